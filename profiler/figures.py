@@ -14,7 +14,10 @@ class Figures(BaseModel):
 
     steps: int = Field(description="T: number of gradient steps in the sample.")
     coordinates: int = Field(description="D: number of coordinates measured (a subset when sampled).")
-    sparsity: float = Field(description="Fraction of gradient entries that are exactly zero.")
+    sparsity: float = Field(
+        description="Fraction of gradient entries that are exactly zero (over the whole tensor when exact "
+        "per-step nonzero counts are sent)."
+    )
     nonzero_frequency_p10: float = Field(
         description="10th percentile over coordinates of the fraction of steps with a nonzero gradient."
     )
@@ -31,18 +34,20 @@ class Figures(BaseModel):
         ge=0.0,
         le=1.0,
         description="0 when the stream's scale and direction stay put; towards 1 as they change by an "
-        "order of magnitude within the sample.",
+        "order of magnitude within the sample: max of tanh(2 x excess sd of windowed log10 RMS) and the "
+        "excess cosine similarity of adjacent window-mean directions, both beyond shuffled-window noise.",
     )
     drift_timescale_steps: float | None = Field(
-        description="Typical number of steps over which the stream's scale or direction changes "
-        "(null when stationary)."
+        description="Typical number of steps over which the stream's scale or direction changes: twice "
+        "the lag at which adjacent-window similarity decays to 1/e (null when nonstationarity < 0.1)."
     )
     scale_spread_decades: float | None = Field(
         description="log10 of the ratio of the 90th to the 10th percentile of per-coordinate gradient RMS "
         "(coordinates that are ever nonzero)."
     )
     gsnr_median: float | None = Field(
-        description="Median over coordinates of the gradient signal-to-noise ratio mean^2 / variance over steps."
+        description="Median over coordinates of the gradient signal-to-noise ratio mean^2 / variance "
+        "over steps (coordinates whose gradient varies)."
     )
     gsnr_p90: float | None = Field(
         description="90th percentile over coordinates of the gradient signal-to-noise ratio."
@@ -56,7 +61,8 @@ class Figures(BaseModel):
     )
     adagrad_dying_step: float | None = Field(
         description="Projected step at which the median coordinate's Adagrad effective rate falls to 1% of "
-        "its value after that coordinate's first update (null beyond 1e9)."
+        "its value after that coordinate's first update, from S(t) = S0 + g1^2 + p*r*(t - t1) per coordinate "
+        "(p activity, r mean square when active; null beyond 1e9)."
     )
     adagrad_rate_ratio_at_training_steps: float | None = Field(
         description="Median coordinate's projected Adagrad effective rate at training_steps, relative to "
@@ -67,10 +73,12 @@ class Figures(BaseModel):
         description="Steps after which RMSprop's average gives a gradient half its weight: ln 0.5 / ln alpha."
     )
     rmsprop_matched_alpha: float | None = Field(
-        description="RMSprop alpha whose memory 1/(1-alpha) equals drift_timescale_steps (null when stationary)."
+        description="RMSprop alpha whose memory 1/(1-alpha) equals drift_timescale_steps "
+        "(null when stationary)."
     )
     adadelta_first_step: float = Field(
-        description="Size of Adadelta's first steps implied by eps and rho: about sqrt(eps / (1 - rho))."
+        description="Size of Adadelta's first steps implied by eps and rho: lr * sqrt(eps / (1 - rho)) "
+        "(lr is 1 in torch and the paper)."
     )
     adadelta_first_step_to_parameter_rms: float | None = Field(
         description="adadelta_first_step divided by parameter_rms (null without parameters)."

@@ -1,0 +1,1 @@
+"""Benchmarks of optadvisor: advice quality and service performance (run from the repository root)."""

@@ -1,0 +1,118 @@
+"""Per-step overhead of GradientCapture.record() in a training loop, as a ratio to the uncaptured step.
+
+Run: python benchmarks/capture_overhead.py [--smoke]
+Writes benchmarks/results/capture_overhead.json (full runs) and prints the same JSON. Goal: overhead <= 5%.
+Captured and uncaptured loops alternate, and each figure is the median over repeats, so machine noise hits
+both sides alike.
+"""
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from client.capture import GradientCapture
+
+RESULTS = Path(__file__).parent / "results" / "capture_overhead.json"
+
+
+def small_mlp() -> tuple[torch.nn.Module, Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor]]]:
+    model = torch.nn.Sequential(
+        torch.nn.Linear(256, 512),
+        torch.nn.ReLU(),
+        torch.nn.Linear(512, 512),
+        torch.nn.ReLU(),
+        torch.nn.Linear(512, 10),
+    )
+    return model, lambda g: (torch.randn(64, 256, generator=g), torch.randint(0, 10, (64,), generator=g))
+
+
+def small_cnn() -> tuple[torch.nn.Module, Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor]]]:
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 16, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.Conv2d(16, 32, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(4),
+        torch.nn.Flatten(),
+        torch.nn.Linear(32 * 16, 10),
+    )
+    return model, lambda g: (
+        torch.randn(32, 3, 32, 32, generator=g),
+        torch.randint(0, 10, (32,), generator=g),
+    )
+
+
+def seconds_per_step(
+    build: Callable[
+        [], tuple[torch.nn.Module, Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor]]]
+    ],
+    steps: int,
+    captured: bool,
+) -> float:
+    torch.manual_seed(0)
+    model, batch = build()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    capture = GradientCapture(model, steps=steps) if captured else None
+    generator = torch.Generator().manual_seed(0)
+    batches = [batch(generator) for _ in range(steps)]
+    started = time.perf_counter()
+    for inputs, targets in batches:
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(inputs), targets).backward()
+        if capture is not None:
+            capture.record()
+        optimizer.step()
+    return (time.perf_counter() - started) / steps
+
+
+def measure(
+    name: str,
+    build: Callable[..., tuple[torch.nn.Module, Callable[..., tuple[torch.Tensor, ...]]]],
+    steps: int,
+    repeats: int,
+) -> dict[str, float | int | str]:
+    seconds_per_step(build, 5, captured=True)  # warm-up: allocator, kernels
+    plain, captured = [], []
+    for _ in range(repeats):
+        plain.append(seconds_per_step(build, steps, captured=False))
+        captured.append(seconds_per_step(build, steps, captured=True))
+    base, with_capture = statistics.median(plain), statistics.median(captured)
+    return {
+        "model": name,
+        "steps": steps,
+        "repeats": repeats,
+        "uncaptured_ms_per_step": round(base * 1e3, 4),
+        "captured_ms_per_step": round(with_capture * 1e3, 4),
+        "overhead_ratio": round(with_capture / base - 1.0, 4),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="a few steps, to check the script runs (CI)")
+    arguments = parser.parse_args()
+    torch.set_num_threads(1)
+    steps, repeats = (20, 1) if arguments.smoke else (200, 5)
+    results = {
+        "benchmark": "capture_overhead",
+        "goal": "overhead_ratio <= 0.05",
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+        "threads": 1,
+        "models": [measure("mlp", small_mlp, steps, repeats), measure("cnn", small_cnn, steps, repeats)],
+    }
+    text = json.dumps(results, indent=2)
+    print(text)
+    if not arguments.smoke:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

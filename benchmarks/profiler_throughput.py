@@ -1,0 +1,235 @@
+"""Throughput and memory of gradient profiling, end to end, against a single numpy pass.
+
+A 256 x 262,144 float32 stream (256 MiB) is saved as `.npy` and profiled, replay of all six
+optimizers included. The reference, timed in the same run on the same array, is one numpy pass
+``np.square(a).sum(axis=0)``. Goals: >= 200 MB/s end to end; peak memory growth <= 3x the payload.
+
+Modes:
+    --in-process      load the file with profiler.samples_from_file and call profiler.profile directly
+    --spawn           start `uvicorn service.app:app` on a free port (limits raised) and POST to it
+    --url URL         POST to a running server (default http://127.0.0.1:8000)
+Add --smoke for a small array (seconds; for CI). Writes benchmarks/results/profiler_throughput.json.
+
+    python benchmarks/profiler_throughput.py --in-process
+    python benchmarks/profiler_throughput.py --spawn
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import numpy as np
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import profiler
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "profiler_throughput.json"
+FULL_SHAPE = (256, 262_144)
+SMOKE_SHAPE = (64, 8_192)
+GOAL_MB_PER_S = 200.0
+GOAL_MEMORY_RATIO = 3.0
+
+
+def stream(shape: tuple[int, int]) -> np.ndarray:
+    """Gaussian gradients whose per-coordinate scale spreads over two decades (seeded)."""
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal(shape, dtype=np.float32)
+    values *= (10.0 ** rng.uniform(-1, 1, shape[1])).astype(np.float32)
+    return values
+
+
+def numpy_pass_seconds(array: np.ndarray, repeats: int = 3) -> float:
+    """Best of ``repeats`` timings of one numpy pass over ``array`` (after a warm-up)."""
+    np.square(array).sum(axis=0)
+    timings = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.square(array).sum(axis=0)
+        timings.append(time.perf_counter() - start)
+    return min(timings)
+
+
+@contextmanager
+def peak_rss(pid: int) -> Iterator[Callable[[], int]]:
+    """Sample a process's RSS every 5 ms while the block runs; yields a getter of the peak (bytes)."""
+    process = psutil.Process(pid)
+    peak = [process.memory_info().rss]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], process.memory_info().rss)
+            stop.wait(0.005)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield lambda: peak[0]
+    finally:
+        stop.set()
+        thread.join()
+
+
+def profile_in_process(path: Path, limits: profiler.Limits) -> None:
+    with path.open("rb") as stream_file:
+        samples = profiler.samples_from_file(path.name, stream_file, limits)
+    profiler.profile(samples, training_steps=100_000).model_dump_json()
+
+
+def run_in_process(path: Path, shape: tuple[int, int]) -> dict[str, float]:
+    limits = profiler.Limits(max_elements=shape[0] * shape[1])
+    warm = path.with_name("warm-up.npy")
+    np.save(warm, stream((8, 64)))
+    profile_in_process(warm, limits)  # imports, lazy torch set-up: a running server has paid these
+    gc.collect()
+    baseline = psutil.Process().memory_info().rss
+    with peak_rss(os.getpid()) as peak:
+        start = time.perf_counter()
+        profile_in_process(path, limits)
+        seconds = time.perf_counter() - start
+    return {"seconds": seconds, "baseline_rss": baseline, "peak_rss": peak()}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def spawned_server(payload_bytes: int, elements: int) -> Iterator[tuple[str, int]]:
+    """A uvicorn child serving service.app:app with limits raised for the payload; yields (url, pid)."""
+    port = free_port()
+    environment = dict(
+        os.environ,
+        OPTADVISOR_MAX_REQUEST_BYTES=str(2 * payload_bytes + (1 << 20)),
+        OPTADVISOR_MAX_ELEMENTS=str(elements),
+        OPTADVISOR_LOG_LEVEL="WARNING",
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "service.app:app", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=environment,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.2)
+        yield url, server.pid
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def post(url: str, path: Path) -> float:
+    with path.open("rb") as upload:
+        start = time.perf_counter()
+        response = httpx.post(
+            f"{url}/v1/profiles",
+            files={"gradients": (path.name, upload, "application/octet-stream")},
+            data={"training_steps": "100000", "framework": "torch"},
+            timeout=600,
+        )
+        seconds = time.perf_counter() - start
+    if response.status_code != 200:
+        raise RuntimeError(f"POST /v1/profiles answered {response.status_code}: {response.text[:500]}")
+    return seconds
+
+
+def run_against_server(url: str, path: Path, pid: int | None) -> dict[str, float | None]:
+    warm = path.with_name("warm-up.npy")
+    np.save(warm, stream((8, 64)))
+    post(url, warm)
+    if pid is None:
+        return {"seconds": post(url, path), "baseline_rss": None, "peak_rss": None}
+    baseline = psutil.Process(pid).memory_info().rss
+    with peak_rss(pid) as peak:
+        seconds = post(url, path)
+    return {"seconds": seconds, "baseline_rss": baseline, "peak_rss": peak()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--in-process", action="store_true", help="call profiler.profile directly")
+    mode.add_argument("--spawn", action="store_true", help="start a server on a free port and POST to it")
+    mode.add_argument("--url", default="http://127.0.0.1:8000", help="a running server to POST to")
+    parser.add_argument(
+        "--smoke", action="store_true", help=f"a {SMOKE_SHAPE[0]} x {SMOKE_SHAPE[1]} array (CI)"
+    )
+    arguments = parser.parse_args()
+
+    shape = SMOKE_SHAPE if arguments.smoke else FULL_SHAPE
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "gradients.npy"
+        array = stream(shape)
+        np.save(path, array)
+        reference = numpy_pass_seconds(array)
+        payload = array.nbytes
+        del array
+        gc.collect()
+        if arguments.in_process:
+            name, measured = "in_process", run_in_process(path, shape)
+        elif arguments.spawn:
+            with spawned_server(payload, shape[0] * shape[1]) as (url, pid):
+                name, measured = "spawned_server", run_against_server(url, path, pid)
+        else:
+            name, measured = "server", run_against_server(arguments.url, path, None)
+
+    seconds = float(measured["seconds"])  # type: ignore[arg-type]
+    peak, baseline = measured["peak_rss"], measured["baseline_rss"]
+    growth = None if peak is None or baseline is None else peak - baseline
+    result = {
+        "mode": name,
+        "smoke": arguments.smoke,
+        "shape": list(shape),
+        "payload_mb": payload / 1e6,
+        "wall_seconds": seconds,
+        "mb_per_s": payload / 1e6 / seconds,
+        "numpy_pass_seconds": reference,
+        "numpy_pass_mb_per_s": payload / 1e6 / reference,
+        "ratio_to_numpy_pass": seconds / reference,
+        "peak_rss_mb": None if peak is None else peak / 1e6,
+        "peak_rss_growth_mb": None if growth is None else growth / 1e6,
+        "peak_rss_growth_to_payload": None if growth is None else growth / payload,
+        "goal_mb_per_s_met": payload / 1e6 / seconds >= GOAL_MB_PER_S,
+        "goal_memory_met": None if growth is None else growth <= GOAL_MEMORY_RATIO * payload,
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "load": os.getloadavg()},
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    recorded = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    recorded[name + ("_smoke" if arguments.smoke else "")] = result
+    RESULTS.write_text(json.dumps(recorded, indent=2) + "\n")
+    for key, value in result.items():
+        print(f"{key:28} {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""Capture gradients from your own PyTorch training loop and ask optadvisor for a recommendation.
+
+    cap = GradientCapture(model, steps=50)
+    ...  # in the loop, after loss.backward():
+    cap.record()
+    ...
+    rec = cap.recommend("http://127.0.0.1:8000", profile={"training_steps": 100_000})
+
+Each parameter tensor becomes one gradient group. Small tensors are recorded whole; larger ones through a
+fixed, seeded random subset of coordinates, plus the exact per-step L2 norm and nonzero count of the whole
+tensor, so the profiler can tell which figures are estimates. Recording is a gather by precomputed indices
+into preallocated buffers on the gradient's device: no host synchronisation until the samples are sent.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from client.http import OptadvisorClient
+
+DEFAULT_MAX_COORDINATES = 4096
+# JSON costs about 20 bytes per value: this keeps a request near 20 MB whatever the model's size.
+DEFAULT_MAX_TOTAL_VALUES = 1_000_000
+
+
+@dataclass
+class _TensorRecorder:
+    """Buffers and sampled coordinates of one parameter tensor."""
+
+    parameter: torch.Tensor
+    index: torch.Tensor | None  # None: every coordinate is recorded
+    values: torch.Tensor  # [steps, coordinates sampled]
+    squared_norms: torch.Tensor  # [steps], exact over the whole tensor
+    nonzeros: torch.Tensor  # [steps], exact over the whole tensor
+
+    @torch.no_grad()
+    def record(self, step: int) -> None:
+        gradient = self.parameter.grad
+        if gradient is None:  # unused this step: its gradient is exactly zero, as the buffers already say
+            return
+        if gradient.is_sparse:
+            gradient = gradient.to_dense()
+        flat = gradient.detach().reshape(-1)
+        if self.index is None:
+            self.values[step].copy_(flat)
+            return
+        torch.index_select(flat, 0, self.index, out=self.values[step])
+        # A dot product is the cheapest exact reduction; the square root waits until the samples are sent.
+        self.squared_norms[step] = torch.dot(flat, flat)
+        self.nonzeros[step] = torch.count_nonzero(flat)
+
+    def sample_json(self, steps: int) -> dict[str, Any]:
+        sample: dict[str, Any] = {
+            "format": "dense",
+            "values": self.values[:steps].double().cpu().tolist(),
+            "parameter_rms": float(self.parameter.detach().double().pow(2).mean().sqrt()),
+        }
+        if self.index is not None:
+            sample["total_coordinates"] = self.parameter.numel()
+            sample["step_norms"] = self.squared_norms[:steps].double().sqrt().cpu().tolist()
+            sample["step_nonzeros"] = [int(count) for count in self.nonzeros[:steps].cpu().tolist()]
+        return sample
+
+
+class GradientCapture:
+    """Records the gradients of `model`'s trainable parameters for `steps` optimizer steps.
+
+    Call `record()` once per step after `loss.backward()` (or `attach(optimizer)` to have it called before
+    each `optimizer.step()`); calls after `steps` recorded steps do nothing.
+
+    Args:
+        model: the module whose parameters are recorded (each tensor is one group, named as in
+            `named_parameters()`).
+        steps: steps to record (>= 2).
+        max_coordinates: most coordinates recorded per tensor (default 4,096).
+        max_total_values: cap on values over all tensors and steps; the per-tensor count shrinks to fit.
+        seed: seed of the coordinate subsets, so a rerun samples the same coordinates.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        steps: int = 50,
+        *,
+        max_coordinates: int = DEFAULT_MAX_COORDINATES,
+        max_total_values: int = DEFAULT_MAX_TOTAL_VALUES,
+        seed: int = 0,
+    ) -> None:
+        if steps < 2:
+            raise ValueError(f"Invalid steps: {steps} (at least 2 are needed)")
+        if max_coordinates < 1:
+            raise ValueError(f"Invalid max_coordinates: {max_coordinates}")
+        parameters = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+        if not parameters:
+            raise ValueError("The model has no trainable parameters")
+        per_tensor = min(max_coordinates, max(1, max_total_values // (steps * len(parameters))))
+        generator = torch.Generator().manual_seed(seed)
+        self.steps = steps
+        self.recorded = 0
+        self._recorders = {name: self._recorder(p, per_tensor, steps, generator) for name, p in parameters}
+        self._hook: Any = None
+
+    @staticmethod
+    def _recorder(
+        parameter: torch.Tensor, coordinates: int, steps: int, generator: torch.Generator
+    ) -> _TensorRecorder:
+        size = parameter.numel()
+        index = None
+        if size > coordinates:
+            chosen = torch.randperm(size, generator=generator)[:coordinates].sort().values
+            index = chosen.to(parameter.device)
+        width = size if index is None else coordinates
+        return _TensorRecorder(
+            parameter=parameter,
+            index=index,
+            values=torch.zeros(steps, width, dtype=parameter.dtype, device=parameter.device),
+            squared_norms=torch.zeros(
+                steps, dtype=torch.promote_types(parameter.dtype, torch.float32), device=parameter.device
+            ),
+            nonzeros=torch.zeros(steps, dtype=torch.int64, device=parameter.device),
+        )
+
+    @property
+    def done(self) -> bool:
+        """Whether `steps` steps have been recorded."""
+        return self.recorded >= self.steps
+
+    def record(self) -> bool:
+        """Record the current gradients as the next step; False once `steps` steps are recorded."""
+        if self.done:
+            return False
+        for recorder in self._recorders.values():
+            recorder.record(self.recorded)
+        self.recorded += 1
+        return True
+
+    step = record
+
+    def attach(self, optimizer: torch.optim.Optimizer) -> None:
+        """Record automatically before each `optimizer.step()` until `steps` steps are recorded."""
+
+        def before_step(*_: object) -> None:
+            if not self.record():
+                self.detach()
+
+        self.detach()
+        self._hook = optimizer.register_step_pre_hook(before_step)
+
+    def detach(self) -> None:
+        """Stop recording automatically (undo `attach`)."""
+        if self._hook is not None:
+            self._hook.remove()
+            self._hook = None
+
+    def gradients(self) -> dict[str, dict[str, Any]]:
+        """The recorded samples in the service's JSON form, one group per parameter tensor."""
+        if self.recorded < 2:
+            raise ValueError(f"Only {self.recorded} step(s) recorded; at least 2 are needed")
+        return {name: recorder.sample_json(self.recorded) for name, recorder in self._recorders.items()}
+
+    def recommend(
+        self,
+        client: OptadvisorClient | str | None = None,
+        *,
+        profile: dict[str, Any] | None = None,
+        framework: str | None = None,
+        candidates: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Send the samples with `profile` to POST /v1/recommendations; `client` may be a server URL."""
+        if isinstance(client, OptadvisorClient):
+            return client.recommend(
+                profile, gradients=self.gradients(), framework=framework, candidates=candidates
+            )
+        with OptadvisorClient(client) as own_client:
+            return self.recommend(own_client, profile=profile, framework=framework, candidates=candidates)
+
+    def profile(
+        self,
+        client: OptadvisorClient | str | None = None,
+        *,
+        training_steps: int | None = None,
+        framework: str | None = None,
+    ) -> dict[str, Any]:
+        """Send the samples to POST /v1/profiles and return the measured profile."""
+        if isinstance(client, OptadvisorClient):
+            return client.profile(self.gradients(), training_steps=training_steps, framework=framework)
+        with OptadvisorClient(client) as own_client:
+            return self.profile(own_client, training_steps=training_steps, framework=framework)

@@ -1,0 +1,167 @@
+"""`OptadvisorClient`: the service's endpoints as Python methods (httpx, synchronous)."""
+
+import json
+import os
+from pathlib import Path
+from typing import Any, BinaryIO, Self
+from urllib.parse import quote
+
+import httpx
+
+from client.errors import (
+    ApiProblemError,
+    InvalidRequestError,
+    NotFoundError,
+    ServerBusyError,
+    ServerFaultError,
+    ServerUnreachableError,
+    UnauthorizedError,
+)
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+GradientFile = str | Path | tuple[str, BinaryIO | bytes]
+"""A .npy/.npz/.safetensors file: a path, or (filename, stream or bytes)."""
+
+
+def _problem_of(response: httpx.Response) -> dict[str, Any]:
+    try:
+        document = response.json()
+    except ValueError:
+        document = None
+    if isinstance(document, dict):
+        return document
+    return {"status": response.status_code, "title": response.reason_phrase, "detail": response.text[:200]}
+
+
+def _raise_for_problem(response: httpx.Response) -> None:
+    if response.is_success:
+        return
+    status = response.status_code
+    problem = _problem_of(response)
+    if status == 401:
+        raise UnauthorizedError(status, problem)
+    if status == 404:
+        raise NotFoundError(status, problem)
+    if status in (429, 503):
+        retry_after = response.headers.get("retry-after", "")
+        raise ServerBusyError(status, problem, float(retry_after) if retry_after.isdigit() else None)
+    if 400 <= status < 500:
+        raise InvalidRequestError(status, problem)
+    if status >= 500:
+        raise ServerFaultError(status, problem)
+    raise ApiProblemError(status, problem)
+
+
+def _file_part(gradients: GradientFile) -> tuple[str, BinaryIO | bytes]:
+    if isinstance(gradients, tuple):
+        return gradients
+    path = Path(gradients)
+    return (path.name, path.read_bytes())
+
+
+class OptadvisorClient:
+    """Talks to one optadvisor server. `url` and `api_key` default to OPTADVISOR_URL / OPTADVISOR_API_KEY."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        api_key: str | None = None,
+        timeout: float = 300.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        base_url = url or os.environ.get("OPTADVISOR_URL") or DEFAULT_URL
+        key = api_key if api_key is not None else os.environ.get("OPTADVISOR_API_KEY")
+        headers = {"X-API-Key": key} if key else {}
+        self._http = httpx.Client(base_url=base_url, headers=headers, timeout=timeout, transport=transport)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as error:
+            raise ServerUnreachableError(f"cannot reach {self._http.base_url}: {error}") from error
+        _raise_for_problem(response)
+        return response.json()
+
+    def recommend(
+        self,
+        profile: dict[str, Any] | None = None,
+        *,
+        gradients: dict[str, Any] | GradientFile | None = None,
+        framework: str | None = None,
+        candidates: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """POST /v1/recommendations. `gradients` is the JSON samples mapping, or a gradient file."""
+        body: dict[str, Any] = {}
+        if profile is not None:
+            body["profile"] = profile
+        if framework is not None:
+            body["framework"] = framework
+        if candidates is not None:
+            body["candidates"] = candidates
+        return self.recommend_request(body, gradients=gradients)
+
+    def recommend_request(
+        self, body: dict[str, Any], *, gradients: dict[str, Any] | GradientFile | None = None
+    ) -> dict[str, Any]:
+        """POST /v1/recommendations with a whole request body (plus, optionally, gradients)."""
+        if gradients is None or isinstance(gradients, dict):
+            payload = body if gradients is None else {**body, "gradients": gradients}
+            return dict(self._request("POST", "/v1/recommendations", json=payload))
+        files = {"gradients": _file_part(gradients)}
+        data = {"request": json.dumps(body)}
+        return dict(self._request("POST", "/v1/recommendations", data=data, files=files))
+
+    def profile(
+        self,
+        gradients: dict[str, Any] | GradientFile,
+        *,
+        training_steps: int | None = None,
+        framework: str | None = None,
+    ) -> dict[str, Any]:
+        """POST /v1/profiles with JSON samples or a gradient file."""
+        options: dict[str, Any] = {}
+        if training_steps is not None:
+            options["training_steps"] = training_steps
+        if framework is not None:
+            options["framework"] = framework
+        if isinstance(gradients, dict):
+            return dict(self._request("POST", "/v1/profiles", json={"gradients": gradients, **options}))
+        data = {name: str(value) for name, value in options.items()}
+        files = {"gradients": _file_part(gradients)}
+        return dict(self._request("POST", "/v1/profiles", data=data, files=files))
+
+    def replay(
+        self,
+        gradients: dict[str, Any],
+        runs: list[dict[str, Any]],
+        *,
+        trace_coordinates: dict[str, list[int]] | None = None,
+    ) -> dict[str, Any]:
+        """POST /v1/replays."""
+        body: dict[str, Any] = {"gradients": gradients, "runs": runs}
+        if trace_coordinates is not None:
+            body["trace_coordinates"] = trace_coordinates
+        return dict(self._request("POST", "/v1/replays", json=body))
+
+    def optimizers(self) -> list[dict[str, Any]]:
+        """GET /v1/optimizers."""
+        return list(self._request("GET", "/v1/optimizers"))
+
+    def optimizer(self, name: str) -> dict[str, Any]:
+        """GET /v1/optimizers/{name}."""
+        return dict(self._request("GET", f"/v1/optimizers/{quote(name, safe='')}"))
+
+    def rules(self) -> dict[str, Any]:
+        """GET /v1/rules."""
+        return dict(self._request("GET", "/v1/rules"))

@@ -1,0 +1,127 @@
+"""Adadelta: RMSprop whose step is rescaled by the running RMS of its own past updates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor
+
+from optimizers.base import AdaptiveOptimizer, ParamGroup, apply_weight_decay, gradients
+from optimizers.validation import check_non_negative, check_unit_interval
+
+
+class Adadelta(AdaptiveOptimizer):
+    r"""Adadelta (Zeiler, 2012), torch.optim.Adadelta semantics by default.
+
+    For each step with gradient ``g``::
+
+        g     ← −g                                        if maximize
+        g     ← g + weight_decay·θ                        (coupled L2; torch, Optax)
+        θ     ← θ·(1 − lr·weight_decay)                   (decoupled_weight_decay=True; Keras)
+        E_g   ← ρ·E_g + (1 − ρ)·g²
+        δ     = sqrt(E_dx + eps) / sqrt(E_g + eps) · g     (old E_dx, new E_g)
+        E_dx  ← ρ·E_dx + (1 − ρ)·δ²                       (δ is not scaled by lr)
+        θ     ← θ − lr·δ                                  (θ ← θ + lr·δ when ascend=True)
+
+    ``ascend=True`` reproduces ``optax.adadelta(learning_rate=None)``, which applies no learning
+    rate and no sign flip and therefore climbs the objective. ``state_trace`` reports the last
+    applied Adadelta update ``∓lr·δ`` as ``last_delta`` (decoupled weight decay not included).
+
+    Args:
+        params: parameters or parameter groups.
+        lr: scale applied to δ (≥ 0); 1.0 is the paper's form.
+        rho: decay of both moving averages, in [0, 1].
+        eps: term inside both square roots (≥ 0).
+        weight_decay: weight decay (≥ 0); coupled L2 unless ``decoupled_weight_decay``.
+        maximize: ascend the objective by negating the gradient (before weight decay).
+        ascend: add ``lr·δ`` instead of subtracting it (after weight decay).
+        decoupled_weight_decay: Keras-style decay of θ instead of L2 on the gradient.
+
+    Warning:
+        E_dx starts at 0, so the first steps have size about ``sqrt(eps/(1 − ρ))`` per coordinate
+        whatever the gradient's scale (torch defaults: sqrt(1e-6/0.1) ≈ 3.2e-3), and the step can
+        only grow geometrically from there. ``lr`` is just a scale on δ, not a step size: Keras'
+        default ``learning_rate=0.001`` makes every step 1000× smaller than the paper's.
+    """
+
+    method: ClassVar[str] = "adadelta"
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict[str, Any]],
+        lr: float = 1.0,
+        rho: float = 0.9,
+        eps: float = 1e-6,
+        weight_decay: float = 0,
+        *,
+        maximize: bool = False,
+        ascend: bool = False,
+        decoupled_weight_decay: bool = False,
+    ) -> None:
+        check_non_negative("learning rate", lr)
+        check_unit_interval("rho value", rho, include_one=True)
+        check_non_negative("epsilon value", eps)
+        check_non_negative("weight_decay value", weight_decay)
+        defaults = {
+            "lr": lr,
+            "rho": rho,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "maximize": maximize,
+            "ascend": ascend,
+            "decoupled_weight_decay": decoupled_weight_decay,
+        }
+        super().__init__(params, defaults)
+
+    def _update_group(self, group: ParamGroup, params: list[Tensor]) -> None:
+        if any(p.grad is not None and p.grad.is_sparse for p in params):
+            raise RuntimeError("Adadelta does not support sparse gradients")
+        for param in params:
+            state = self.state[param]
+            if not state:
+                state["square_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+                state["acc_delta"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+        self._advance_steps(params)
+        for param in params:
+            # Free last step's δ first so the allocator can hand its memory to this step's δ.
+            self.state[param].pop("delta", None)
+        rho: float = group["rho"]
+        eps: float = group["eps"]
+        grads = apply_weight_decay(group, params, gradients(params, maximize=group["maximize"]))
+        square_avgs = [self.state[p]["square_avg"] for p in params]
+        acc_deltas = [self.state[p]["acc_delta"] for p in params]
+        torch._foreach_mul_(square_avgs, rho)
+        torch._foreach_addcmul_(square_avgs, grads, grads, value=1 - rho)
+        stds = torch._foreach_add(square_avgs, eps)
+        torch._foreach_sqrt_(stds)
+        deltas = torch._foreach_add(acc_deltas, eps)
+        torch._foreach_sqrt_(deltas)
+        torch._foreach_div_(deltas, stds)
+        torch._foreach_mul_(deltas, grads)
+        torch._foreach_mul_(acc_deltas, rho)
+        torch._foreach_addcmul_(acc_deltas, deltas, deltas, value=1 - rho)
+        scale = group["lr"] if group["ascend"] else -group["lr"]
+        torch._foreach_add_(params, deltas, alpha=scale)
+        # δ is a temporary of this step anyway; keeping it costs no copy.
+        for param, delta in zip(params, deltas, strict=True):
+            self.state[param]["delta"] = delta
+            self.state[param]["delta_scale"] = scale
+
+    def effective_step_size(self, param: Tensor) -> Tensor:
+        group = self.param_group_of(param)
+        eps: float = group["eps"]
+        numerator = self._state_or(param, "acc_delta", 0.0).add(eps).sqrt_()
+        denominator = self._state_or(param, "square_avg", 0.0).add(eps).sqrt_()
+        return numerator.div_(denominator).mul_(group["lr"])
+
+    def state_trace(self, param: Tensor) -> dict[str, Tensor]:
+        self.param_group_of(param)
+        state = self.state.get(param, {})
+        last_delta = state["delta"] * state["delta_scale"] if "delta" in state else torch.zeros_like(param)
+        return {
+            "square_avg": self._state_or(param, "square_avg", 0.0).clone(),
+            "acc_delta": self._state_or(param, "acc_delta", 0.0).clone(),
+            "last_delta": last_delta,
+        }

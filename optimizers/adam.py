@@ -1,0 +1,177 @@
+"""Adam and AdamW: bias-corrected moving averages of the gradient and of its square."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor
+
+from optimizers.base import (
+    AdaptiveOptimizer,
+    ParamGroup,
+    TensorList,
+    apply_weight_decay,
+    copy_state,
+    gradients,
+)
+from optimizers.validation import check_non_negative, check_unit_interval
+
+
+class Adam(AdaptiveOptimizer):
+    r"""Adam (Kingma and Ba, 2015), torch.optim.Adam semantics by default.
+
+    For each step ``t`` with gradient ``g``::
+
+        g    ← −g                                     if maximize
+        g    ← g + weight_decay·θ                     (coupled L2; Adam)
+        θ    ← θ·(1 − lr·weight_decay)                (decoupled_weight_decay=True; AdamW, Keras)
+        m    ← β₁·m + (1 − β₁)·g
+        v    ← β₂·v + (1 − β₂)·g²
+        v*   = max(v*, v) if amsgrad else v
+        θ    ← θ − lr/(1 − β₁ᵗ) · m / (sqrt(v*/(1 − β₂ᵗ)) + eps)           (torch, Optax)
+        θ    ← θ − lr·sqrt(1 − β₂ᵗ)/(1 − β₁ᵗ) · m / (sqrt(v*) + eps)       (eps_on_uncorrected; Keras)
+
+    Args:
+        params: parameters or parameter groups.
+        lr: learning rate (≥ 0).
+        betas: decays (β₁, β₂) of the two averages, each in [0, 1).
+        eps: term added to the denominator (≥ 0).
+        weight_decay: weight decay (≥ 0).
+        amsgrad: normalise by the running maximum of v.
+        maximize: ascend the objective instead of descending it.
+        decoupled_weight_decay: decoupled (AdamW) instead of L2 weight decay.
+        eps_on_uncorrected: add eps to the uncorrected ``sqrt(v)`` (Keras' "epsilon hat").
+
+    Warning:
+        The step is about lr per coordinate whatever the gradient's scale, so ``lr`` sets the
+        distance travelled; with L2 weight decay (not AdamW) the decay is normalised away for
+        coordinates with large gradients and barely regularises them.
+    """
+
+    method: ClassVar[str] = "adam"
+
+    def __init__(  # noqa: PLR0917 - torch.optim's positional signature
+        self,
+        params: Iterable[Tensor] | Iterable[dict[str, Any]],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        decoupled_weight_decay: bool = False,
+        eps_on_uncorrected: bool = False,
+    ) -> None:
+        check_non_negative("learning rate", lr)
+        check_non_negative("epsilon value", eps)
+        check_unit_interval("beta parameter at index 0", betas[0], include_one=False)
+        check_unit_interval("beta parameter at index 1", betas[1], include_one=False)
+        check_non_negative("weight_decay value", weight_decay)
+        defaults = {
+            "lr": lr,
+            "betas": betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "amsgrad": amsgrad,
+            "maximize": maximize,
+            "decoupled_weight_decay": decoupled_weight_decay,
+            "eps_on_uncorrected": eps_on_uncorrected,
+        }
+        super().__init__(params, defaults)
+
+    def _update_group(self, group: ParamGroup, params: list[Tensor]) -> None:
+        if any(p.grad is not None and p.grad.is_sparse for p in params):
+            raise RuntimeError("Adam does not support sparse gradients")
+        names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] else ("exp_avg", "exp_avg_sq")
+        for param in params:
+            state = self.state[param]
+            for name in names:
+                if name not in state:
+                    state[name] = torch.zeros_like(param, memory_format=torch.preserve_format)
+        steps = self._advance_steps(params)
+        beta1, beta2 = group["betas"]
+        grads = apply_weight_decay(group, params, gradients(params, maximize=group["maximize"]))
+        exp_avgs = [self.state[p]["exp_avg"] for p in params]
+        exp_avg_sqs = [self.state[p]["exp_avg_sq"] for p in params]
+        torch._foreach_lerp_(exp_avgs, grads, 1 - beta1)
+        torch._foreach_mul_(exp_avg_sqs, beta2)
+        torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1 - beta2)
+        if group["amsgrad"]:
+            max_exp_avg_sqs = [self.state[p]["max_exp_avg_sq"] for p in params]
+            torch._foreach_maximum_(max_exp_avg_sqs, exp_avg_sqs)
+            exp_avg_sqs = max_exp_avg_sqs
+        denominators = torch._foreach_sqrt(exp_avg_sqs)
+        step_sizes = _scale_denominators(denominators, steps, group)
+        torch._foreach_addcdiv_(params, exp_avgs, denominators, [-s for s in step_sizes])
+
+    def effective_step_size(self, param: Tensor) -> Tensor:
+        group = self.param_group_of(param)
+        second_moment = "max_exp_avg_sq" if group["amsgrad"] else "exp_avg_sq"
+        denominator = self._state_or(param, second_moment, 0.0).sqrt()
+        (step_size,) = _scale_denominators([denominator], [self._completed_steps(param) + 1], group)
+        return denominator.reciprocal_().mul_(step_size)
+
+    def state_trace(self, param: Tensor) -> dict[str, Tensor]:
+        group = self.param_group_of(param)
+        names = ["exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if group["amsgrad"] else [])
+        state = self.state.get(param)
+        if state:
+            return copy_state(state, names)
+        return {name: torch.zeros_like(param) for name in names}
+
+
+def _scale_denominators(roots: TensorList, steps: list[int], group: ParamGroup) -> list[float]:
+    """Turn ``sqrt(v)`` into the bias-corrected denominator in place; return the matching step sizes."""
+    beta1, beta2 = group["betas"]
+    lr: float = group["lr"]
+    first = [1 - beta1**step for step in steps]
+    second_roots = [(1 - beta2**step) ** 0.5 for step in steps]
+    if group["eps_on_uncorrected"]:
+        torch._foreach_add_(roots, group["eps"])
+        return [lr * root / bc1 for root, bc1 in zip(second_roots, first, strict=True)]
+    torch._foreach_div_(roots, second_roots)
+    torch._foreach_add_(roots, group["eps"])
+    return [lr / bc1 for bc1 in first]
+
+
+class AdamW(Adam):
+    r"""AdamW (Loshchilov and Hutter, 2019): :class:`Adam` with decoupled weight decay.
+
+    Identical to ``Adam(..., decoupled_weight_decay=True)``, as in torch.optim.AdamW; the default
+    ``weight_decay`` is 1e-2. See :class:`Adam` for the update rule::
+
+        θ ← θ·(1 − lr·weight_decay), then the Adam step with the gradient taken at the old θ.
+
+    Warning:
+        The decay is multiplied by lr, so changing lr (or a schedule) also changes the effective
+        regularisation; with ``lr·weight_decay`` close to 1 the parameters are wiped each step.
+    """
+
+    method: ClassVar[str] = "adamw"
+
+    def __init__(  # noqa: PLR0917 - torch.optim's positional signature
+        self,
+        params: Iterable[Tensor] | Iterable[dict[str, Any]],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        eps_on_uncorrected: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=True,
+            eps_on_uncorrected=eps_on_uncorrected,
+        )

@@ -1,0 +1,80 @@
+"""`.npz` archives read safely: the zip directory is checked before any member is decompressed."""
+
+from __future__ import annotations
+
+import zipfile
+import zlib
+from typing import BinaryIO
+
+import numpy as np
+
+from profiler.errors import GradientLimitExceeded, InvalidGradients, UnsupportedGradientFormat
+from profiler.limits import Limits
+from profiler.loaders.common import ElementBudget, check_group_name
+from profiler.loaders.npy import read_npy, read_npy_header
+
+# Small members may compress extremely well (an all-zero bias) without being a threat.
+_RATIO_CHECK_MIN_BYTES = 1 << 16
+
+
+def read_npz(stream: BinaryIO, size: int, limits: Limits, budget: ElementBudget) -> dict[str, np.ndarray]:
+    """One array per member, named after the member without `.npy`."""
+    try:
+        archive = zipfile.ZipFile(stream)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
+        raise InvalidGradients("not a readable .npz (zip) archive") from None
+    with archive:
+        members = _checked_members(archive.infolist(), size, limits)
+        try:
+            for group, info in members.items():
+                with archive.open(info) as member:
+                    read_npy_header(member, limits, group)  # type: ignore[arg-type]  # headers before data
+            return {
+                group: _read_member(archive, info, limits, budget, group) for group, info in members.items()
+            }
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
+            raise InvalidGradients("corrupt .npz archive (bad compressed data or checksum)") from None
+
+
+def _checked_members(infos: list[zipfile.ZipInfo], size: int, limits: Limits) -> dict[str, zipfile.ZipInfo]:
+    if not infos:
+        raise InvalidGradients("the .npz archive holds no arrays")
+    if len(infos) > limits.max_file_members:
+        raise GradientLimitExceeded(
+            f"the .npz archive holds {len(infos)} members, "
+            f"more than max_file_members ({limits.max_file_members})"
+        )
+    members: dict[str, zipfile.ZipInfo] = {}
+    total = 0
+    for position, info in enumerate(infos):
+        if info.is_dir() or not info.filename.endswith(".npy"):
+            raise InvalidGradients(f"member {position} of the .npz archive is not an .npy array")
+        group = check_group_name(info.filename.removesuffix(".npy"))
+        if group in members:
+            raise InvalidGradients("the .npz archive names this array twice", group=group)
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise UnsupportedGradientFormat("only stored or deflated .npz members are supported", group=group)
+        if info.compress_size > size:
+            raise InvalidGradients("member claims more compressed bytes than the archive holds", group=group)
+        total += info.file_size
+        if total > limits.max_decompressed_bytes:
+            raise GradientLimitExceeded(
+                f"members decompress to more than max_decompressed_bytes ({limits.max_decompressed_bytes})",
+                group=group,
+            )
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > _RATIO_CHECK_MIN_BYTES and ratio > limits.max_compression_ratio:
+            raise GradientLimitExceeded(
+                f"compression ratio {ratio:.0f}:1 exceeds max_compression_ratio "
+                f"({limits.max_compression_ratio:.0f}); send it uncompressed (np.savez) or as COO JSON",
+                group=group,
+            )
+        members[group] = info
+    return members
+
+
+def _read_member(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: ElementBudget, group: str
+) -> np.ndarray:
+    with archive.open(info) as member:
+        return read_npy(member, info.file_size, limits, budget, group)  # type: ignore[arg-type]

@@ -1,0 +1,157 @@
+"""``profile``: measure gradient samples and replay them through every built-in optimizer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import optimizers
+from profiler.adagrad_projection import adagrad_rate_curve
+from profiler.aggregate import overall_figures, pooled_sizes
+from profiler.coordinates import replay_subsets
+from profiler.errors import InvalidGradients, InvalidReplay
+from profiler.measure import DecaySettings, measure_group
+from profiler.replay_engine import MAX_REPLAY_STEPS, RunSpec, replay_groups
+from profiler.report import GroupProfile, ProfileReport
+from profiler.runs import ReplayRun, hyperparameter, resolve_run
+from profiler.sample import GradientSample
+
+DEFAULT_TRAINING_STEPS = 100_000
+REPLAY_COORDINATES_PER_GROUP = 4096
+REPLAY_COORDINATES_TOTAL = 16384
+REPLAY_COORDINATES_MINIMUM = 64
+
+_DECAY_NAME = {"torch": "alpha", "keras": "rho", "optax": "decay"}
+_RHO_NAME = {"torch": "rho", "keras": "rho", "optax": "rho"}
+_EPS_NAME = {"torch": "eps", "keras": "epsilon", "optax": "eps"}
+_LR_NAME = {"torch": "lr", "keras": "learning_rate", "optax": "learning_rate"}
+
+
+def profile(
+    samples: Mapping[str, GradientSample],
+    *,
+    training_steps: int | None = None,
+    framework: str = "torch",
+    hyperparameters: Mapping[str, Mapping[str, object]] | None = None,
+) -> ProfileReport:
+    """Figures per group and overall, and trajectories of all six methods in ``framework``'s semantics.
+
+    ``hyperparameters`` maps a method to its hyperparameters in ``framework``'s names; omitted ones
+    take that framework's defaults. Deterministic: the same input gives the same report.
+
+    Raises:
+        InvalidGradients: no samples, or a non-positive ``training_steps``.
+        InvalidReplay: unknown framework, method or hyperparameter.
+    """
+    if not samples:
+        raise InvalidGradients("no gradient groups were sent")
+    if training_steps is not None and training_steps < 1:
+        raise InvalidGradients(f"training_steps must be >= 1, got {training_steps}")
+    if framework not in optimizers.FRAMEWORKS:
+        raise InvalidReplay(
+            f"unknown framework {framework!r}; expected one of {', '.join(optimizers.FRAMEWORKS)}"
+        )
+    chosen = dict(hyperparameters or {})
+    unknown = sorted(set(chosen) - set(optimizers.METHODS))
+    if unknown:
+        raise InvalidReplay(f"unknown method {unknown[0]!r}; expected one of {', '.join(optimizers.METHODS)}")
+    assumptions: list[str] = []
+    if training_steps is None:
+        training_steps = DEFAULT_TRAINING_STEPS
+        assumptions.append(f"training_steps not given; assumed {DEFAULT_TRAINING_STEPS}")
+    runs: list[tuple[ReplayRun, RunSpec]] = []
+    for method in optimizers.METHODS:
+        run = ReplayRun.model_validate(
+            {"method": method, "framework": framework, "hyperparameters": dict(chosen.get(method, {}))}
+        )
+        resolved, notes = resolve_run(run)
+        assumptions.extend(notes)
+        runs.append((run, RunSpec(method, framework, resolved)))
+    resolved_by_method: dict[str, tuple[ReplayRun, Mapping[str, Any]]] = {
+        run.method: (run, spec.hyperparameters) for run, spec in runs
+    }
+    decay = _decay_settings(resolved_by_method)
+    curve = adagrad_rate_curve(framework, resolved_by_method["adagrad"][1])
+    measured = {name: measure_group(sample, curve, decay, training_steps) for name, sample in samples.items()}
+    columns = replay_subsets(
+        {name: sample.coordinates for name, sample in samples.items()},
+        per_group=REPLAY_COORDINATES_PER_GROUP,
+        total=REPLAY_COORDINATES_TOTAL,
+        minimum=REPLAY_COORDINATES_MINIMUM,
+    )
+    outcomes = replay_groups(samples, columns, [spec for _, spec in runs])
+    groups = {
+        name: GroupProfile(
+            figures=measured[name].figures,
+            replay={
+                run.method: outcome[name].trajectory for (run, _), outcome in zip(runs, outcomes, strict=True)
+            },
+        )
+        for name in samples
+    }
+    assumptions.extend(replay_assumptions(samples))
+    return ProfileReport(
+        framework=framework,
+        training_steps=training_steps,
+        overall=overall_figures(measured, decay),
+        groups=groups,
+        assumptions=assumptions,
+        estimates=estimate_notes(samples, columns) + _pool_notes(samples),
+    )
+
+
+def _decay_settings(resolved: Mapping[str, tuple[ReplayRun, Mapping[str, Any]]]) -> DecaySettings:
+    rmsprop, rmsprop_values = resolved["rmsprop"]
+    adadelta, adadelta_values = resolved["adadelta"]
+    return DecaySettings(
+        rmsprop_alpha=hyperparameter(rmsprop, rmsprop_values, _DECAY_NAME),
+        adadelta_rho=hyperparameter(adadelta, adadelta_values, _RHO_NAME),
+        adadelta_eps=hyperparameter(adadelta, adadelta_values, _EPS_NAME),
+        adadelta_lr=abs(hyperparameter(adadelta, adadelta_values, _LR_NAME)),
+    )
+
+
+def replay_assumptions(samples: Mapping[str, GradientSample]) -> list[str]:
+    """What a replay of ``samples`` assumes: starting parameters and the replayed length."""
+    notes = []
+    if any(sample.parameters is None for sample in samples.values()):
+        notes.append("replays start from zero parameters where parameter values were not sent")
+    long = sorted(name for name, sample in samples.items() if sample.steps > MAX_REPLAY_STEPS)
+    if long:
+        notes.append(f"replays cover the first {MAX_REPLAY_STEPS} steps of {', '.join(long)}")
+    return notes
+
+
+def _pool_notes(samples: Mapping[str, GradientSample]) -> list[str]:
+    counts = {name: sample.coordinates for name, sample in samples.items()}
+    pooled = sum(pooled_sizes(counts).values())
+    if pooled == sum(counts.values()):
+        return []
+    return [f"overall quantile figures are estimates from {pooled} of {sum(counts.values())} coordinates"]
+
+
+def estimate_notes(samples: Mapping[str, GradientSample], columns: Mapping[str, object]) -> list[str]:
+    """Which figures of which groups are estimates rather than exact."""
+    notes = []
+    for name, sample in samples.items():
+        if sample.is_coordinate_subset:
+            exact = [
+                figure
+                for figure, known in (
+                    ("sparsity", sample.step_nonzeros is not None),
+                    ("gradient_rms", sample.step_norms is not None),
+                )
+                if known
+            ]
+            notes.append(
+                f"{name}: {sample.coordinates} of {sample.total_coordinates} coordinates sent; "
+                "per-coordinate figures are estimates from that subset"
+                + (f" ({', '.join(exact)} exact from the per-step aggregates)" if exact else "")
+            )
+        replayed = len(columns[name])  # type: ignore[arg-type]
+        if replayed < sample.coordinates:
+            notes.append(
+                f"{name}: replay trajectories are estimates from {replayed} "
+                f"of {sample.coordinates} coordinates"
+            )
+    return notes

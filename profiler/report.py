@@ -1,0 +1,92 @@
+"""Result models of profiles and replays (pydantic; the HTTP layer serialises them as they are)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from profiler.figures import Figures
+from profiler.runs import ReplayRun
+
+
+class ReplayTrajectory(BaseModel):
+    """How one optimizer's per-coordinate step size and update size evolve over the replayed stream."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    steps: list[int] = Field(description="Step numbers (1-based, after that step's update), at most 200.")
+    effective_step_p10: list[float | None] = Field(
+        description="10th percentile over coordinates of the effective step size (the multiplier the next "
+        "update applies to the gradient), over coordinates that have seen a nonzero gradient (null if none)."
+    )
+    effective_step_p50: list[float | None] = Field(description="Median of the effective step size, as above.")
+    effective_step_p90: list[float | None] = Field(
+        description="90th percentile of the effective step size, as above."
+    )
+    update_rms: list[float] = Field(description="Root mean square over coordinates of that step's update.")
+
+
+class StateTrace(BaseModel):
+    """Internal optimizer state of a few coordinates, step by step."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    coordinates: list[int] = Field(description="Traced coordinates (column indices of the group).")
+    steps: list[int] = Field(description="Step numbers (1-based) at which the state was read.")
+    state: dict[str, list[list[float]]] = Field(
+        description="Named state (e.g. Adagrad 'sum'; RMSprop 'square_avg', 'grad_avg'; Adadelta "
+        "'square_avg', 'acc_delta', 'last_delta'): one row per step, one value per traced coordinate."
+    )
+
+
+class GroupProfile(BaseModel):
+    """Figures and replay trajectories of one gradient group."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    figures: Figures
+    replay: dict[str, ReplayTrajectory] = Field(
+        description="Trajectory per method (adagrad, rmsprop, adadelta, adam, adamw, sgd)."
+    )
+
+
+class ProfileReport(BaseModel):
+    """What the profiler measured in a set of gradient samples."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    framework: str = Field(
+        description="Framework whose semantics and defaults the replay and projections use."
+    )
+    training_steps: int = Field(description="Planned training length the projections use (given or assumed).")
+    overall: Figures = Field(description="Figures over all groups, weighted by coordinate count.")
+    groups: dict[str, GroupProfile]
+    assumptions: list[str] = Field(description="Assumptions made where the request left something open.")
+    estimates: list[str] = Field(description="Which figures are estimates rather than exact measurements.")
+
+
+class GroupReplay(BaseModel):
+    """One run's trajectory for one group, with the state trace when requested."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    trajectory: ReplayTrajectory
+    trace: StateTrace | None = None
+
+
+class RunReplay(BaseModel):
+    """One run of a replay request and its per-group results."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    run: ReplayRun
+    groups: dict[str, GroupReplay]
+
+
+class ReplayReport(BaseModel):
+    """Results of replaying gradient samples through chosen optimizer runs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    runs: list[RunReplay]
+    assumptions: list[str]
+    estimates: list[str]

@@ -1,0 +1,125 @@
+"""One gradient group: a stream of T ≥ 2 steps of D ≥ 1 coordinates, with optional context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from profiler.errors import GradientError, InvalidGradients
+
+FloatArray = npt.NDArray[np.floating]
+IntArray = npt.NDArray[np.integer]
+
+# Rows checked for finiteness at a time: bounds the boolean temporary to a few MiB.
+_FINITE_CHECK_ELEMENTS = 1 << 21
+
+
+@dataclass(frozen=True, eq=False)
+class GradientSample:
+    """A gradient stream ``values[t, d]`` (float32 or float64, C-contiguous, finite).
+
+    ``parameters`` (shape [D]) or ``parameter_rms`` give the parameter scale. A sample of a fixed
+    subset of a larger tensor's coordinates sets ``total_coordinates`` (the tensor's size) and may
+    carry exact per-step aggregates over the whole tensor: ``step_norms`` (L2 norm of each step's
+    gradient) and ``step_nonzeros`` (its number of nonzero entries). COO input is densified on load
+    (within the element limit), so every sample is measured the same way.
+
+    Construction validates everything and raises :class:`InvalidGradients` (without a group name;
+    :func:`make_sample` adds it).
+    """
+
+    values: FloatArray
+    parameters: FloatArray | None = None
+    parameter_rms: float | None = None
+    total_coordinates: int | None = None
+    step_norms: FloatArray | None = None
+    step_nonzeros: IntArray | None = None
+
+    def __post_init__(self) -> None:
+        _check_values(self.values)
+        steps, coordinates = self.values.shape
+        if self.parameters is not None:
+            _check_vector("parameters", self.parameters, coordinates, "coordinates")
+        if self.parameter_rms is not None and not (
+            np.isfinite(self.parameter_rms) and self.parameter_rms >= 0
+        ):
+            raise InvalidGradients("parameter_rms must be a finite number >= 0")
+        if self.total_coordinates is not None and self.total_coordinates < coordinates:
+            raise InvalidGradients(
+                f"total_coordinates ({self.total_coordinates}) is smaller than the {coordinates} "
+                "coordinates sent"
+            )
+        if self.step_norms is not None:
+            _check_vector("step_norms", self.step_norms, steps, "steps")
+            if np.any(self.step_norms < 0):
+                raise InvalidGradients("step_norms must be >= 0")
+        if self.step_nonzeros is not None:
+            _check_vector("step_nonzeros", self.step_nonzeros, steps, "steps")
+            ceiling = self.total_coordinates if self.total_coordinates is not None else coordinates
+            if np.any(self.step_nonzeros < 0) or np.any(self.step_nonzeros > ceiling):
+                raise InvalidGradients(f"step_nonzeros must lie between 0 and {ceiling}")
+
+    @property
+    def steps(self) -> int:
+        """T: the number of steps."""
+        return int(self.values.shape[0])
+
+    @property
+    def coordinates(self) -> int:
+        """D: the number of coordinates sent."""
+        return int(self.values.shape[1])
+
+    @property
+    def is_coordinate_subset(self) -> bool:
+        """Whether the coordinates are a subset of a larger tensor (figures from them are estimates)."""
+        return self.total_coordinates is not None and self.total_coordinates > self.coordinates
+
+    @property
+    def known_parameter_rms(self) -> float | None:
+        """``parameter_rms`` if given, else the RMS of ``parameters``, else None."""
+        if self.parameter_rms is not None:
+            return self.parameter_rms
+        if self.parameters is not None:
+            return float(np.sqrt(np.mean(np.square(self.parameters, dtype=np.float64))))
+        return None
+
+
+def make_sample(group: str, values: FloatArray, **context: object) -> GradientSample:
+    """Build a :class:`GradientSample`, naming ``group`` in any validation error."""
+    try:
+        return GradientSample(values, **context)  # type: ignore[arg-type]
+    except GradientError as error:
+        raise type(error)(error.detail, group=group) from None
+
+
+def _check_values(values: FloatArray) -> None:
+    if not isinstance(values, np.ndarray) or values.dtype not in (np.float32, np.float64):
+        raise InvalidGradients("values must be a float32 or float64 array")
+    if values.ndim != 2:
+        raise InvalidGradients(f"values must have 2 dimensions [steps, coordinates], got {values.ndim}")
+    steps, coordinates = values.shape
+    if steps < 2:
+        raise InvalidGradients(f"at least 2 steps are needed, got {steps}")
+    if coordinates < 1:
+        raise InvalidGradients("each step needs at least 1 coordinate, got 0")
+    if not values.flags.c_contiguous:
+        raise InvalidGradients("values must be C-contiguous")
+    rows = max(1, _FINITE_CHECK_ELEMENTS // coordinates)
+    for start in range(0, steps, rows):
+        block = values[start : start + rows]
+        # A sum is finite unless an entry is NaN/inf (or finite entries overflow): check cheaply first.
+        if np.isfinite(block.sum()):
+            continue
+        finite = np.isfinite(block)
+        if not finite.all():
+            bad_row = start + int(np.argmin(finite.all(axis=1)))
+            raise InvalidGradients(f"row {bad_row} holds a NaN or infinite value")
+
+
+def _check_vector(name: str, vector: npt.NDArray[np.generic], length: int, unit: str) -> None:
+    if vector.shape != (length,):
+        raise InvalidGradients(f"{name} has shape {list(vector.shape)} but the sample has {length} {unit}")
+    if vector.dtype.kind == "f" and not np.isfinite(vector).all():
+        raise InvalidGradients(f"{name} holds a NaN or infinite value")

@@ -1,0 +1,28 @@
+"""Selection rules and the recommendation engine.
+
+`load_ruleset` reads and validates a rule file (the packaged `default.yaml` by default); `recommend`
+turns a declared and/or measured profile into a method, hyperparameters, configs for torch, Keras and
+Optax, a rationale quoting the numbers, ranked alternatives and a tuning plan.
+"""
+
+from rules.engine import recommend
+from rules.errors import RuleSetError
+from rules.features import FEATURES, MeasuredProfile
+from rules.recommendation import Recommendation
+from rules.request import FRAMEWORKS, METHODS, DeclaredProfile, RecommendationRequest
+from rules.ruleset import RuleSet, load_ruleset, parse_ruleset
+
+__all__ = [
+    "FEATURES",
+    "FRAMEWORKS",
+    "METHODS",
+    "DeclaredProfile",
+    "MeasuredProfile",
+    "Recommendation",
+    "RecommendationRequest",
+    "RuleSet",
+    "RuleSetError",
+    "load_ruleset",
+    "parse_ruleset",
+    "recommend",
+]

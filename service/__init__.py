@@ -1,0 +1,1 @@
+"""optadvisor HTTP service: FastAPI app, settings, CLI."""

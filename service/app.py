@@ -1,0 +1,76 @@
+"""The FastAPI application: `create_app(settings)` builds it; `app` is the one uvicorn serves by default."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+import rules
+from profiler import Limits
+from service.compute import ComputePool
+from service.dependencies import Services
+from service.docs import install_docs
+from service.errors import install_error_handlers
+from service.jobs import JobLimits
+from service.logs import configure_logging
+from service.metrics import Metrics
+from service.middleware import BodyGuardMiddleware, RequestContextMiddleware
+from service.openapi import install_openapi
+from service.routes import catalogue, probes, profiles, recommendations, replays, ruleset
+from service.schemas import ProfileRequest, RecommendationBody, ReplayRequest
+from service.settings import Settings
+
+DESCRIPTION = (
+    "Measures your gradients, replays them through Adagrad, RMSprop, Adadelta, Adam/AdamW and SGD in torch, "
+    "Keras or Optax semantics, and recommends a method with ready-to-paste hyperparameters. "
+    "Errors are RFC 9457 `application/problem+json`."
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for `settings` (default: read from the environment). Rules load at start-up."""
+    settings = settings or Settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_format, settings.log_level)
+        # An invalid rule file raises RuleSetError here, which stops start-up with its message.
+        loaded = rules.load_ruleset(settings.rules)
+        limits = Limits(max_elements=settings.max_elements, max_groups=settings.max_groups)
+        app.state.services = Services(
+            settings=settings,
+            job_limits=JobLimits(gradients=limits, max_json_depth=settings.max_json_depth),
+            ruleset=loaded,
+            pool=ComputePool(
+                settings.compute_workers, settings.compute_queue, settings.retry_after_seconds, metrics
+            ),
+        )
+        yield
+
+    app = FastAPI(
+        title="optadvisor",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+
+    for module in (profiles, recommendations, replays, catalogue, ruleset, probes):
+        app.include_router(module.router)
+
+    install_error_handlers(app)
+    install_openapi(app, [ProfileRequest, RecommendationBody, ReplayRequest])
+    install_docs(app)
+    # Outermost first: the request id exists before the body guard can refuse anything.
+    app.add_middleware(
+        BodyGuardMiddleware, max_bytes=settings.max_request_bytes, read_timeout=settings.request_read_timeout
+    )
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    return app
+
+
+app = create_app()

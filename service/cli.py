@@ -1,0 +1,215 @@
+"""`optadvisor`: run the server, or ask a running one for profiles, recommendations and the catalogue."""
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from client.errors import OptadvisorError
+from client.http import DEFAULT_URL, OptadvisorClient
+
+cli = typer.Typer(
+    name="optadvisor",
+    help="Optimizer-selection advice: measure gradients, choose Adagrad/RMSprop/Adadelta/Adam/SGD.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+
+UrlOption = Annotated[
+    str, typer.Option("--url", envvar="OPTADVISOR_URL", help="Server to ask.", show_default=True)
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly the API's JSON.")]
+
+
+def _fail(message: str) -> None:
+    # One line on stderr, no traceback: the CLI's contract for every failure.
+    print(f"optadvisor: {message}", file=sys.stderr)
+    raise typer.Exit(code=1)
+
+
+def _read_json_file(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        _fail(f"cannot read {what} {path}: {error.strerror}")
+    except (ValueError, UnicodeDecodeError) as error:
+        _fail(f"{what} {path} is not valid JSON: {error}")
+
+
+def _print_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return "—" if value is None else str(value)
+
+
+def _call(function: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return function(*args, **kwargs)
+    except OptadvisorError as error:
+        _fail(str(error))
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default: OPTADVISOR_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: OPTADVISOR_PORT).")] = None,
+) -> None:
+    """Run the HTTP service under uvicorn, configured from OPTADVISOR_* variables."""
+    import uvicorn
+
+    from service.app import create_app
+    from service.settings import Settings
+
+    settings = Settings()
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        timeout_keep_alive=int(settings.timeout_keep_alive),
+        timeout_graceful_shutdown=int(settings.timeout_graceful_shutdown),
+        limit_concurrency=settings.limit_concurrency,
+        log_config=None,
+        access_log=False,
+    )
+
+
+def _print_recommendation(answer: dict[str, Any]) -> None:
+    console.print(f"[bold]Recommended:[/bold] {answer.get('method')} ({answer.get('framework')})")
+    parameters = Table("hyperparameter", "value", title="Hyperparameters")
+    for name, value in (answer.get("hyperparameters") or {}).items():
+        parameters.add_row(name, _cell(value))
+    console.print(parameters)
+    config = (answer.get("configs") or {}).get(answer.get("framework") or "", {})
+    if config.get("code"):
+        console.print(f"[bold]Config:[/bold] {config['code']}")
+    rationale = Table("rule", "why", title="Rationale")
+    for item in answer.get("rationale") or []:
+        rationale.add_row(str(item.get("rule")), str(item.get("text")))
+    console.print(rationale)
+    alternatives = Table("method", "score", "why not", title="Alternatives")
+    for item in answer.get("alternatives") or []:
+        alternatives.add_row(str(item.get("method")), _cell(item.get("score")), str(item.get("reason")))
+    console.print(alternatives)
+    plan = Table("#", "method", "kwargs", title="Tuning plan")
+    for number, item in enumerate(answer.get("tuning_plan") or [], start=1):
+        plan.add_row(str(number), str(item.get("method")), _cell(item.get("kwargs")))
+    console.print(plan)
+    for assumption in answer.get("assumptions") or []:
+        console.print(f"[dim]assumed: {assumption}[/dim]")
+
+
+@cli.command()
+def recommend(
+    *,
+    profile: Annotated[
+        Path | None, typer.Option(help="JSON file holding the `profile` object (declared figures).")
+    ] = None,
+    request: Annotated[
+        Path | None, typer.Option(help="JSON file holding a whole request body (instead of --profile).")
+    ] = None,
+    gradients: Annotated[Path | None, typer.Option(help=".npy/.npz/.safetensors gradient file.")] = None,
+    framework: Annotated[str | None, typer.Option(help="torch, keras or optax.")] = None,
+    url: UrlOption = DEFAULT_URL,
+    as_json: JsonFlag = False,
+) -> None:
+    """Ask for a recommendation from a declared profile, optionally with a gradient file."""
+    if profile is not None and request is not None:
+        _fail("give --profile or --request, not both")
+    body: dict[str, Any] = {}
+    if request is not None:
+        body = _read_json_file(request, "request")
+        if not isinstance(body, dict):
+            _fail(f"request {request} must hold a JSON object")
+    elif profile is not None:
+        body = {"profile": _read_json_file(profile, "profile")}
+    if framework is not None:
+        body["framework"] = framework
+    if gradients is not None and not gradients.is_file():
+        _fail(f"no gradient file at {gradients}")
+    with OptadvisorClient(url) as client:
+        answer = _call(client.recommend_request, body, gradients=gradients)
+    if as_json:
+        _print_json(answer)
+    else:
+        _print_recommendation(answer)
+
+
+@cli.command("profile")
+def profile_command(
+    file: Annotated[
+        Path, typer.Argument(help=".npy/.npz/.safetensors gradient file, or a JSON request body.")
+    ],
+    training_steps: Annotated[int | None, typer.Option(help="Planned training length in steps.")] = None,
+    framework: Annotated[str | None, typer.Option(help="torch, keras or optax.")] = None,
+    url: UrlOption = DEFAULT_URL,
+    as_json: JsonFlag = False,
+) -> None:
+    """Measure a gradient file."""
+    if not file.is_file():
+        _fail(f"no file at {file}")
+    with OptadvisorClient(url) as client:
+        if file.suffix == ".json":
+            body = _read_json_file(file, "profile request")
+            gradients = body.get("gradients") if isinstance(body, dict) else None
+            if not isinstance(gradients, dict):
+                _fail(f"{file} must hold a JSON object with a `gradients` object")
+            steps = training_steps or body.get("training_steps")
+            answer = _call(client.profile, gradients, training_steps=steps, framework=framework)
+        else:
+            answer = _call(client.profile, file, training_steps=training_steps, framework=framework)
+    if as_json:
+        _print_json(answer)
+        return
+    overall = answer.get("overall") or {}
+    table = Table("figure", "overall", title=f"Profile of {file.name}")
+    for name, value in overall.items():
+        table.add_row(name, _cell(value))
+    console.print(table)
+    for assumption in answer.get("assumptions") or []:
+        console.print(f"[dim]assumed: {assumption}[/dim]")
+
+
+@cli.command()
+def optimizers(
+    name: Annotated[
+        str | None, typer.Argument(help="One method (adagrad, rmsprop, ...); all when omitted.")
+    ] = None,
+    url: UrlOption = DEFAULT_URL,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show the optimizer catalogue, or one entry of it."""
+    with OptadvisorClient(url) as client:
+        answer = _call(client.optimizer, name) if name else _call(client.optimizers)
+    if as_json:
+        _print_json(answer)
+        return
+    entries = [answer] if name else answer
+    table = Table("method", "summary", title="Optimizers")
+    for entry in entries:
+        table.add_row(str(entry.get("name")), _cell(entry.get("summary") or entry.get("update_rule")))
+    console.print(table)
+    if name:
+        for field, value in answer.items():
+            if field not in ("name", "summary"):
+                console.print(f"[bold]{field}[/bold]: {_cell(value)}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Exception handlers: every error leaves the service as an RFC 9457 problem, never with a traceback."""
+
+import logging
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from profiler.errors import GradientError, GradientLimitExceeded, UnsupportedGradientFormat
+from service.bodies import field_errors
+from service.problems import FieldError, ProblemError, problem_response
+
+logger = logging.getLogger("optadvisor.errors")
+
+
+def _request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+def _problem(request: Request, error: ProblemError) -> Response:
+    return problem_response(
+        error.status,
+        error.detail,
+        instance=request.url.path,
+        request_id=_request_id(request),
+        errors=error.errors,
+        headers=error.headers,
+    )
+
+
+async def handle_problem(request: Request, error: Exception) -> Response:
+    assert isinstance(error, ProblemError)
+    return _problem(request, error)
+
+
+async def handle_http_exception(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    detail = error.detail if isinstance(error.detail, str) else "The request could not be processed."
+    if error.status_code == 404 and detail == "Not Found":
+        detail = f"No resource at {request.url.path}."
+    elif error.status_code == 405:
+        detail = f"Method {request.method} is not allowed on {request.url.path}."
+    return _problem(request, ProblemError(error.status_code, detail, headers=error.headers))
+
+
+async def handle_request_validation(request: Request, error: Exception) -> Response:
+    # FastAPI's own handler echoes `input` (and crashes serialising NaN); this one reports places only.
+    assert isinstance(error, RequestValidationError)
+    errors = [FieldError(loc=list(item["loc"]), msg=item["msg"]) for item in error.errors()]
+    where = ".".join(str(part) for part in errors[0].loc) if errors else "the request"
+    message = errors[0].msg if errors else "invalid"
+    return _problem(request, ProblemError(422, f"Invalid value at {where}: {message}.", errors=errors))
+
+
+async def handle_validation(request: Request, error: Exception) -> Response:
+    assert isinstance(error, ValidationError)
+    errors = field_errors(error)
+    return _problem(request, ProblemError(422, f"Invalid request: {errors[0].msg}.", errors=errors))
+
+
+async def handle_gradient_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, GradientError)
+    status = 422
+    if isinstance(error, GradientLimitExceeded):
+        status = 413
+    elif isinstance(error, UnsupportedGradientFormat):
+        status = 415
+    return _problem(request, ProblemError(status, str(error)))
+
+
+async def handle_unexpected(request: Request, error: Exception) -> Response:
+    request_id = _request_id(request)
+    logger.error("unhandled error serving %s %s", request.method, request.url.path, exc_info=error)
+    detail = f"Internal error; quote request id {request_id} when reporting it."
+    return _problem(request, ProblemError(500, detail))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the problem+json handlers on `app`."""
+    app.add_exception_handler(ProblemError, handle_problem)
+    app.add_exception_handler(HTTPException, handle_http_exception)
+    app.add_exception_handler(RequestValidationError, handle_request_validation)
+    app.add_exception_handler(ValidationError, handle_validation)
+    app.add_exception_handler(GradientError, handle_gradient_error)
+    app.add_exception_handler(Exception, handle_unexpected)

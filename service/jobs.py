@@ -1,0 +1,91 @@
+"""The CPU-heavy part of each POST endpoint, run in a compute worker: parse, validate, call the domain.
+
+Each job returns the response body already serialised, so that work also stays off the event loop.
+"""
+
+from dataclasses import dataclass
+
+from starlette.datastructures import UploadFile
+
+import profiler
+import rules
+from profiler import GradientSample, Limits
+from service.bodies import JsonBody, MultipartBody, parse_json, validate
+from service.problems import ProblemError
+from service.schemas import ProfileForm, ProfileRequest, RecommendationBody, ReplayRequest
+
+
+@dataclass(frozen=True)
+class JobLimits:
+    """The input bounds a job enforces beyond the body size."""
+
+    gradients: Limits
+    max_json_depth: int
+
+
+def _uploaded_samples(upload: UploadFile | None, limits: Limits) -> dict[str, GradientSample]:
+    if upload is None:
+        raise ProblemError(
+            422, "The multipart body needs a file in field 'gradients' (.npy, .npz or .safetensors)."
+        )
+    upload.file.seek(0)
+    return profiler.samples_from_file(upload.filename or "", upload.file, limits)
+
+
+def _unexpected_fields(fields: dict[str, str], allowed: set[str]) -> None:
+    extra = sorted(set(fields) - allowed)
+    if extra:
+        names = ", ".join(name[:40] for name in extra[:5])
+        raise ProblemError(422, f"Unexpected form field(s): {names}; allowed: {', '.join(sorted(allowed))}.")
+
+
+def profile_job(body: JsonBody | MultipartBody, limits: JobLimits) -> bytes:
+    """POST /v1/profiles: measure the samples."""
+    if isinstance(body, JsonBody):
+        request = validate(ProfileRequest, parse_json(body.raw, limits.max_json_depth))
+        samples = profiler.samples_from_json(request.gradients, limits.gradients)
+        training_steps, framework = request.training_steps, request.framework
+    else:
+        _unexpected_fields(body.fields, {"training_steps", "framework"})
+        form = validate(ProfileForm, body.fields, prefix=("form",))
+        samples = _uploaded_samples(body.upload, limits.gradients)
+        training_steps, framework = form.training_steps, form.framework
+    report = profiler.profile(samples, training_steps=training_steps, framework=framework)
+    return report.model_dump_json().encode()
+
+
+def recommendation_job(body: JsonBody | MultipartBody, ruleset: rules.RuleSet, limits: JobLimits) -> bytes:
+    """POST /v1/recommendations: measure the samples, if any, then apply the rules."""
+    samples: dict[str, GradientSample] | None = None
+    if isinstance(body, JsonBody):
+        request = validate(RecommendationBody, parse_json(body.raw, limits.max_json_depth))
+        if request.gradients is not None:
+            samples = profiler.samples_from_json(request.gradients, limits.gradients)
+    else:
+        _unexpected_fields(body.fields, {"request"})
+        text = body.fields.get("request", "{}")
+        what = "Form field 'request'"
+        request = validate(
+            RecommendationBody,
+            parse_json(text.encode(), limits.max_json_depth, what=what),
+            ("form", "request"),
+        )
+        if request.gradients is not None:
+            raise ProblemError(
+                422, "Send gradients either inside the JSON or as the uploaded file, not both."
+            )
+        samples = _uploaded_samples(body.upload, limits.gradients)
+    measured = None
+    if samples is not None:
+        training_steps = request.profile.training_steps
+        measured = profiler.profile(samples, training_steps=training_steps, framework=request.framework)
+    domain_request = rules.RecommendationRequest.model_validate(request.model_dump(exclude={"gradients"}))
+    return rules.recommend(domain_request, ruleset, measured).model_dump_json().encode()
+
+
+def replay_job(body: JsonBody, limits: JobLimits) -> bytes:
+    """POST /v1/replays: replay the samples through the requested runs."""
+    request = validate(ReplayRequest, parse_json(body.raw, limits.max_json_depth))
+    samples = profiler.samples_from_json(request.gradients, limits.gradients)
+    report = profiler.replay(samples, request.runs, trace_coordinates=request.trace_coordinates)
+    return report.model_dump_json().encode()

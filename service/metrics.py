@@ -1,0 +1,39 @@
+"""Prometheus metrics of one app instance (own registry, so several apps can live in one process)."""
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    """Request counts and latency by route and status, and the compute pool's load."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "optadvisor_requests",
+            "HTTP requests served, by method, route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "optadvisor_request_duration_seconds",
+            "Time from request start to the end of the response, by method and route template.",
+            ["method", "route"],
+            registry=self.registry,
+        )
+        self.compute_running = Gauge(
+            "optadvisor_compute_running", "Compute jobs running now.", registry=self.registry
+        )
+        self.compute_waiting = Gauge(
+            "optadvisor_compute_waiting",
+            "Compute jobs admitted and waiting for a worker.",
+            registry=self.registry,
+        )
+        self.compute_rejected = Counter(
+            "optadvisor_compute_rejected",
+            "Requests refused because the compute queue was full.",
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        """The registry in Prometheus text exposition format."""
+        return generate_latest(self.registry)

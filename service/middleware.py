@@ -1,0 +1,171 @@
+"""Pure ASGI middleware: request ids, access logs and metrics; the request-body size and time guard.
+
+Pure ASGI (not BaseHTTPMiddleware) so an oversized body is refused from inside `receive` without the
+exception crossing a task group and turning into a 500.
+"""
+
+import json
+import logging
+import re
+import time
+import uuid
+
+import anyio
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.logs import request_id_var
+from service.metrics import Metrics
+from service.problems import PROBLEM_MEDIA_TYPE, problem_body
+
+access_log = logging.getLogger("optadvisor.access")
+
+# A client-chosen id is echoed into headers and logs: accept only short, plain tokens.
+_REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def send_problem(send: Send, scope: Scope, status: int, detail: str) -> None:
+    """Answer with a problem document straight from middleware, outside the app's handlers."""
+    body = json.dumps(
+        problem_body(status, detail, instance=scope.get("path"), request_id=scope["state"].get("request_id"))
+    ).encode()
+    raw_headers = [
+        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _route_template(scope: Scope, status: int) -> str:
+    """The matched route's path template; unmatched paths share one label so clients cannot add series."""
+    template = getattr(scope.get("route"), "path", None)
+    if isinstance(template, str):
+        return template
+    return "unmatched" if status in (404, 405) else str(scope["path"])[:64]
+
+
+class RequestContextMiddleware:
+    """Gives each request an id (X-Request-ID honoured or generated), echoes it, logs and counts it."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        offered = _header(scope, b"x-request-id")
+        request_id = offered if offered and _REQUEST_ID_PATTERN.fullmatch(offered) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = request_id_var.set(request_id)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            template = _route_template(scope, status)
+            self.metrics.requests.labels(scope["method"], template, str(status)).inc()
+            self.metrics.latency.labels(scope["method"], template).observe(elapsed)
+            access_log.info(
+                "%s %s %d",
+                scope["method"],
+                scope["path"],
+                status,
+                extra={"status": status, "route": template, "duration_ms": round(elapsed * 1000, 2)},
+            )
+            request_id_var.reset(token)
+
+
+class BodyTooLarge(HTTPException):
+    """The body grew past the limit while streaming in (an HTTPException so FastAPI does not remap it)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"Request body exceeds the limit of {limit} bytes.")
+
+
+class BodyTimeout(HTTPException):
+    """The client took longer than the read deadline to deliver the body."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(408, f"Request body not received within {seconds:g} seconds.")
+
+
+class BodyGuardMiddleware:
+    """Refuses bodies over `max_bytes` (by Content-Length up front, or while chunks arrive) and slow senders.
+
+    Nothing is buffered here: each chunk is counted and passed on. Once the limit or deadline trips, whatever
+    the app tries to answer is replaced by this middleware's own 413/408 problem.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, read_timeout: float) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.read_timeout = read_timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await send_problem(send, scope, 413, str(BodyTooLarge(self.max_bytes).detail))
+            return
+
+        received = 0
+        deadline: float | None = None
+        refusal: HTTPException | None = None
+        response_started = False
+
+        async def guarded_receive() -> Message:
+            nonlocal received, deadline, refusal
+            if refusal is not None:
+                raise refusal
+            if deadline is None:
+                deadline = time.monotonic() + self.read_timeout
+            try:
+                with anyio.fail_after(max(deadline - time.monotonic(), 0.0)):
+                    message = await receive()
+            except TimeoutError:
+                refusal = BodyTimeout(self.read_timeout)
+                raise refusal from None
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    refusal = BodyTooLarge(self.max_bytes)
+                    raise refusal
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal response_started
+            if refusal is not None and not response_started:
+                return
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, guarded_receive, guarded_send)
+        except Exception:
+            if refusal is None or response_started:
+                raise
+        if refusal is not None and not response_started:
+            await send_problem(send, scope, refusal.status_code, str(refusal.detail))

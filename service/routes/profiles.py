@@ -1,0 +1,37 @@
+"""POST /v1/profiles: measure gradient samples."""
+
+from fastapi import Request, Response
+
+from profiler import ProfileReport
+from service.bodies import read_body
+from service.dependencies import ServicesDep
+from service.examples import PROFILE_EXAMPLE, PROFILE_FORM_SCHEMA
+from service.jobs import profile_job
+from service.openapi import json_request_body, problem_responses
+from service.routes import api_router
+from service.schemas import ProfileRequest
+
+router = api_router("profiles")
+
+
+@router.post(
+    "/profiles",
+    summary="Measure gradient samples",
+    description="Sparsity, nonstationarity, scale spread, signal-to-noise and replays through every built-in "
+    "optimizer, per group and overall. Send JSON, or a multipart form with a .npy/.npz/.safetensors file in "
+    "field `gradients` and the other fields as form fields.",
+    response_model=None,
+    responses={
+        200: {"model": ProfileReport, "description": "The profile."},
+        **problem_responses(400, 401, 408, 413, 415, 422, 503),
+    },
+    openapi_extra=json_request_body(ProfileRequest, PROFILE_EXAMPLE, multipart=PROFILE_FORM_SCHEMA),
+)
+async def create_profile(request: Request, services: ServicesDep) -> Response:
+    async with services.pool.admit():
+        try:
+            body = await read_body(request, multipart=True, max_form_fields=services.settings.max_form_fields)
+            content = await services.pool.run(profile_job, body, services.job_limits)
+        finally:
+            await request.close()
+    return Response(content, media_type="application/json")

@@ -1,0 +1,34 @@
+"""POST /v1/replays: run gradient samples through chosen optimizers and watch their state."""
+
+from fastapi import Request, Response
+
+from profiler import ReplayReport
+from service.bodies import JsonBody, read_body
+from service.dependencies import ServicesDep
+from service.examples import REPLAY_EXAMPLE
+from service.jobs import replay_job
+from service.openapi import json_request_body, problem_responses
+from service.routes import api_router
+from service.schemas import ReplayRequest
+
+router = api_router("replays")
+
+
+@router.post(
+    "/replays",
+    summary="Replay gradients through optimizers",
+    description="Trajectories of the effective step size and update RMS for each run and, for "
+    "the coordinates in `trace_coordinates`, the optimizer's internal state step by step.",
+    response_model=None,
+    responses={
+        200: {"model": ReplayReport, "description": "The replay."},
+        **problem_responses(400, 401, 408, 413, 415, 422, 503),
+    },
+    openapi_extra=json_request_body(ReplayRequest, REPLAY_EXAMPLE),
+)
+async def create_replay(request: Request, services: ServicesDep) -> Response:
+    async with services.pool.admit():
+        body = await read_body(request, multipart=False, max_form_fields=services.settings.max_form_fields)
+        assert isinstance(body, JsonBody)
+        content = await services.pool.run(replay_job, body, services.job_limits)
+    return Response(content, media_type="application/json")

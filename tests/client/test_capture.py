@@ -1,0 +1,87 @@
+"""GradientCapture: exact aggregates, fixed subsets, and a real training loop ending in a recommendation."""
+
+import pytest
+import torch
+from live_server import LiveServer
+
+from client import OptadvisorClient
+from client.capture import GradientCapture
+
+
+def _model() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(64, 96), torch.nn.ReLU(), torch.nn.Linear(96, 3))
+
+
+def _train(model: torch.nn.Module, capture: GradientCapture, steps: int) -> list[float]:
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    generator = torch.Generator().manual_seed(1)
+    norms = []
+    for _ in range(steps):
+        inputs = torch.randn(16, 64, generator=generator)
+        targets = torch.randint(0, 3, (16,), generator=generator)
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(inputs), targets).backward()
+        norms.append(float(model[0].weight.grad.norm()))  # type: ignore[index]
+        capture.record()
+        optimizer.step()
+    return norms
+
+
+def test_large_tensors_are_subsampled_with_exact_aggregates() -> None:
+    model = _model()
+    capture = GradientCapture(model, steps=5, max_coordinates=100, seed=3)
+    norms = _train(model, capture, steps=7)
+    assert capture.done
+    samples = capture.gradients()
+    weight = samples["0.weight"]
+    assert len(weight["values"]) == 5
+    assert len(weight["values"][0]) == 100
+    assert weight["total_coordinates"] == 64 * 96
+    assert weight["step_norms"] == pytest.approx(norms[:5], rel=1e-5)
+    assert all(0 < count <= 64 * 96 for count in weight["step_nonzeros"])
+    small = samples["2.bias"]
+    assert len(small["values"][0]) == 3
+    assert "total_coordinates" not in small
+    assert small["parameter_rms"] > 0
+
+
+def test_the_subset_is_fixed_by_the_seed() -> None:
+    def sampled(seed: int) -> list[list[float]]:
+        model = _model()
+        capture = GradientCapture(model, steps=2, max_coordinates=50, seed=seed)
+        _train(model, capture, steps=2)
+        return list(capture.gradients()["0.weight"]["values"])
+
+    assert sampled(7) == sampled(7)
+    assert sampled(7) != sampled(8)
+
+
+def test_attach_records_before_each_optimizer_step() -> None:
+    model = _model()
+    capture = GradientCapture(model, steps=3)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    capture.attach(optimizer)
+    for _ in range(5):
+        optimizer.zero_grad()
+        model(torch.randn(4, 64)).sum().backward()
+        optimizer.step()
+    assert capture.recorded == 3
+
+
+def test_too_few_steps_are_refused() -> None:
+    with pytest.raises(ValueError, match="steps"):
+        GradientCapture(_model(), steps=1)
+    capture = GradientCapture(_model(), steps=4)
+    with pytest.raises(ValueError, match="recorded"):
+        capture.gradients()
+
+
+def test_training_loop_ends_in_a_recommendation(client_server: LiveServer) -> None:
+    model = _model()
+    capture = GradientCapture(model, steps=20, max_coordinates=512)
+    _train(model, capture, steps=25)
+    with OptadvisorClient(client_server.url, api_key="client-key") as client:
+        answer = capture.recommend(client, profile={"training_steps": 5000, "model_family": "mlp"})
+    assert answer["measured"]["steps"] == 20
+    assert answer["configs"]["torch"]["code"]

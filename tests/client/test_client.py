@@ -1,0 +1,66 @@
+"""OptadvisorClient against a live server (with an API key): results, and errors as exceptions."""
+
+import io
+
+import numpy as np
+import pytest
+from live_server import LiveServer, free_port
+
+from client import OptadvisorClient
+from client.errors import (
+    InvalidRequestError,
+    NotFoundError,
+    OptadvisorError,
+    ServerUnreachableError,
+    UnauthorizedError,
+)
+
+
+def _npy(steps: int = 10, coordinates: int = 8) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.random.default_rng(0).normal(size=(steps, coordinates)).astype(np.float32))
+    return buffer.getvalue()
+
+
+def test_every_method_reaches_its_endpoint(client_server: LiveServer) -> None:
+    dense = {"format": "dense", "values": np.random.default_rng(1).normal(size=(6, 4)).tolist()}
+    with OptadvisorClient(client_server.url, api_key="client-key") as client:
+        assert next(entry["name"] for entry in client.optimizers()) == "adagrad"
+        assert client.optimizer("adadelta")["name"] == "adadelta"
+        assert client.rules()["version"]
+        assert client.profile({"g": dense}, training_steps=100)["overall"]["steps"] == 6
+        assert client.profile(("g.npy", _npy()))["overall"]["steps"] == 10
+        replay = client.replay({"g": dense}, [{"method": "adagrad"}], trace_coordinates={"g": [0]})
+        assert replay["runs"][0]["groups"]["g"]["trace"]["coordinates"] == [0]
+        answer = client.recommend({"tuning_budget": 1}, framework="optax", candidates=["adadelta", "sgd"])
+        assert answer["method"] in ("adadelta", "sgd")
+        measured = client.recommend({"training_steps": 1000}, gradients=("g.npy", _npy()))
+        assert measured["measured"]["steps"] == 10
+
+
+def test_errors_carry_the_problem(client_server: LiveServer) -> None:
+    with OptadvisorClient(client_server.url, api_key="client-key") as client:
+        with pytest.raises(NotFoundError) as missing:
+            client.optimizer("lion")
+        assert missing.value.status == 404
+        with pytest.raises(InvalidRequestError) as invalid:
+            client.recommend({"gradient_sparsity": 2.0})
+        assert invalid.value.status == 422
+        assert invalid.value.errors[0]["loc"][-1] == "gradient_sparsity"
+    with OptadvisorClient(client_server.url, api_key="wrong") as client, pytest.raises(UnauthorizedError):
+        client.rules()
+
+
+def test_api_key_comes_from_the_environment(
+    client_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPTADVISOR_API_KEY", "client-key")
+    monkeypatch.setenv("OPTADVISOR_URL", client_server.url)
+    with OptadvisorClient() as client:
+        assert client.rules()["version"]
+
+
+def test_unreachable_server_raises_a_client_error() -> None:
+    with OptadvisorClient(f"http://127.0.0.1:{free_port()}") as client, pytest.raises(ServerUnreachableError):
+        client.optimizers()
+    assert issubclass(ServerUnreachableError, OptadvisorError)

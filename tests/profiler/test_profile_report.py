@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+
+from profiler import GradientSample, InvalidGradients, InvalidReplay, Limits, profile, synthetic
+
+METHODS = {"adagrad", "rmsprop", "adadelta", "adam", "adamw", "sgd"}
+
+
+@pytest.fixture(scope="module")
+def two_groups() -> dict[str, GradientSample]:
+    return {
+        "dense": GradientSample(synthetic.stationary_gaussian(250, 40, scale=0.1, seed=1)),
+        "sparse": GradientSample(synthetic.zipf_bag_of_words(250, 120, words_per_step=4, seed=2)),
+    }
+
+
+def test_report_holds_every_group_and_method(two_groups: dict[str, GradientSample]) -> None:
+    report = profile(two_groups)
+    assert set(report.groups) == {"dense", "sparse"}
+    assert report.training_steps == 100_000
+    assert "training_steps not given; assumed 100000" in report.assumptions
+    for group in report.groups.values():
+        assert set(group.replay) == METHODS
+        for trajectory in group.replay.values():
+            assert len(trajectory.steps) == 200
+            assert trajectory.steps[0] == 1 and trajectory.steps[-1] == 250
+            lengths = {
+                len(series)
+                for series in (
+                    trajectory.effective_step_p10,
+                    trajectory.effective_step_p50,
+                    trajectory.effective_step_p90,
+                    trajectory.update_rms,
+                )
+            }
+            assert lengths == {200}
+
+
+def test_overall_weights_groups_by_coordinates(two_groups: dict[str, GradientSample]) -> None:
+    report = profile(two_groups, training_steps=500)
+    dense, sparse = report.groups["dense"].figures, report.groups["sparse"].figures
+    assert report.overall.coordinates == 160
+    assert report.overall.sparsity == pytest.approx((40 * dense.sparsity + 120 * sparse.sparsity) / 160)
+    stacked = np.concatenate([s.values for s in two_groups.values()], axis=1).astype(np.float64)
+    assert report.overall.gradient_rms == pytest.approx(np.sqrt(np.mean(np.square(stacked))))
+
+
+def test_replay_trajectories_follow_the_optimizers(two_groups: dict[str, GradientSample]) -> None:
+    report = profile(two_groups, hyperparameters={"sgd": {"lr": 0.5}})
+    sgd = report.groups["dense"].replay["sgd"]
+    first_rows = two_groups["dense"].values[0].astype(np.float64)
+    assert sgd.effective_step_p50 == pytest.approx([0.5] * 200)
+    assert sgd.update_rms[0] == pytest.approx(0.5 * np.sqrt(np.mean(first_rows**2)), rel=1e-5)
+    adagrad = report.groups["dense"].replay["adagrad"]
+    medians = [v for v in adagrad.effective_step_p50 if v is not None]
+    assert medians == sorted(medians, reverse=True)  # Adagrad's rates only shrink
+
+
+def test_rarely_active_coordinates_are_excluded_until_they_are_seen() -> None:
+    stream = np.zeros((10, 3), np.float32)
+    stream[5:, 0] = 1.0
+    trajectory = profile({"g": GradientSample(stream)}).groups["g"].replay["adagrad"]
+    assert trajectory.effective_step_p50[:5] == [None] * 5
+    assert trajectory.effective_step_p50[5] == pytest.approx(0.01, rel=1e-6)
+
+
+def test_framework_semantics_and_required_learning_rates(two_groups: dict[str, GradientSample]) -> None:
+    report = profile(two_groups, framework="optax")
+    assert report.framework == "optax"
+    assert any("optax adagrad requires learning_rate" in note for note in report.assumptions)
+    assert report.overall.rmsprop_alpha == 0.9
+
+
+def test_large_groups_are_replayed_on_a_marked_subset() -> None:
+    report = profile({"wide": GradientSample(synthetic.stationary_gaussian(3, 5000, seed=0))})
+    assert any("4096 of 5000" in note for note in report.estimates)
+
+
+def test_invalid_requests() -> None:
+    samples = {"g": GradientSample(synthetic.stationary_gaussian(5, 3))}
+    with pytest.raises(InvalidReplay, match="framework"):
+        profile(samples, framework="jax")
+    with pytest.raises(InvalidReplay, match="method"):
+        profile(samples, hyperparameters={"lbfgs": {}})
+    with pytest.raises(InvalidReplay, match="momentum_decay"):
+        profile(samples, hyperparameters={"rmsprop": {"momentum_decay": 0.5}})
+    with pytest.raises(InvalidReplay, match="alpha"):
+        profile(samples, hyperparameters={"rmsprop": {"alpha": -1.0}})
+    with pytest.raises(InvalidGradients, match="training_steps"):
+        profile(samples, training_steps=0)
+    with pytest.raises(InvalidGradients):
+        profile({})
+
+
+def test_limits_validate_their_values() -> None:
+    with pytest.raises(ValueError, match="max_elements"):
+        Limits(max_elements=0)
+    with pytest.raises(ValueError, match="max_compression_ratio"):
+        Limits(max_compression_ratio=0.5)

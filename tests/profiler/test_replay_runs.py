@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+import torch
+
+import optimizers
+from profiler import GradientSample, InvalidReplay, ReplayRun, replay, synthetic
+
+
+@pytest.fixture(scope="module")
+def samples() -> dict[str, GradientSample]:
+    return {
+        "a": GradientSample(synthetic.regime_switches(40, 30, period=8, seed=1)),
+        "b": GradientSample(synthetic.stationary_gaussian(25, 12, seed=2)),
+    }
+
+
+def direct_state(values: np.ndarray, run: ReplayRun, coordinate: int) -> dict[str, list[float]]:
+    """State of one coordinate after every step, from a plain replay with the optimizer itself."""
+    parameter = torch.zeros(values.shape[1])
+    optimizer = optimizers.create(run.method, [parameter], framework=run.framework, **run.hyperparameters)
+    history: dict[str, list[float]] = {}
+    for row in values:
+        parameter.grad = torch.from_numpy(row.copy())
+        optimizer.step()
+        for name, tensor in optimizer.state_trace(parameter).items():
+            history.setdefault(name, []).append(float(tensor.reshape(-1)[coordinate]))
+    return history
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        ReplayRun(method="adagrad"),
+        ReplayRun(method="rmsprop", framework="keras", hyperparameters={"centered": True}),
+        ReplayRun(method="adadelta", hyperparameters={"rho": 0.95}),
+    ],
+)
+def test_traces_match_the_optimizer_state(samples: dict[str, GradientSample], run: ReplayRun) -> None:
+    report = replay(samples, [run], trace_coordinates={"a": [29, 3, 3]})
+    trace = report.runs[0].groups["a"].trace
+    assert trace is not None and report.runs[0].groups["b"].trace is None
+    assert trace.coordinates == [3, 29]
+    assert trace.steps == list(range(1, 41))
+    expected = direct_state(samples["a"].values, run, 29)
+    assert set(trace.state) == set(expected)
+    for name, series in expected.items():
+        assert [row[1] for row in trace.state[name]] == pytest.approx(series, rel=1e-6, abs=1e-12)
+
+
+def test_runs_are_reported_in_order_with_groups_of_different_lengths(
+    samples: dict[str, GradientSample],
+) -> None:
+    runs = [ReplayRun(method="sgd", hyperparameters={"lr": 0.1}), ReplayRun(method="adam", framework="keras")]
+    report = replay(samples, runs)
+    assert [r.run for r in report.runs] == runs
+    assert report.runs[0].groups["b"].trajectory.steps == list(range(1, 26))
+    assert report.runs[0].groups["a"].trajectory.effective_step_p50 == pytest.approx([0.1] * 40)
+
+
+def test_invalid_replays(samples: dict[str, GradientSample]) -> None:
+    with pytest.raises(InvalidReplay, match="runs"):
+        replay(samples, [])
+    with pytest.raises(InvalidReplay, match="rho"):
+        replay(samples, [ReplayRun(method="adadelta", hyperparameters={"rho": 2.0})])
+    with pytest.raises(InvalidReplay) as caught:
+        replay(samples, [ReplayRun(method="sgd")], trace_coordinates={"a": list(range(9))})
+    assert caught.value.group == "a"
+    with pytest.raises(InvalidReplay, match="0, 12"):
+        replay(samples, [ReplayRun(method="sgd")], trace_coordinates={"b": [12]})
+    with pytest.raises(InvalidReplay, match="not sent"):
+        replay(samples, [ReplayRun(method="sgd")], trace_coordinates={"c": [0]})
+
+
+def test_replay_run_model_refuses_unknown_methods() -> None:
+    with pytest.raises(ValueError, match="method"):
+        ReplayRun.model_validate({"method": "lbfgs"})
+    with pytest.raises(ValueError, match="framework"):
+        ReplayRun.model_validate({"method": "sgd", "framework": "mxnet"})

@@ -1,0 +1,157 @@
+"""What a recommendation says: numbers in the rationale, estimates from measurements, assumptions."""
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import yaml
+
+from profiler.report import ProfileReport
+from rules import RecommendationRequest, RuleSet, parse_ruleset, recommend
+
+
+def _recommend(ruleset: RuleSet, report: ProfileReport | None = None, **fields: Any) -> Any:
+    return recommend(RecommendationRequest.model_validate(fields), ruleset, report)
+
+
+def _rationale(answer: Any, rule: str) -> str:
+    return str(next(item.text for item in answer.rationale if item.rule == rule))
+
+
+def test_same_request_gives_identical_json(
+    ruleset: RuleSet, make_report: Callable[..., ProfileReport]
+) -> None:
+    fields = {"profile": {"gradient_sparsity": 0.95, "tuning_budget": 6}, "framework": "optax"}
+    report = make_report(parameter_rms=0.05, nonstationarity=0.7, drift_timescale_steps=40.0)
+    first = recommend(RecommendationRequest.model_validate(fields), ruleset, report).model_dump_json()
+    second = recommend(RecommendationRequest.model_validate(fields), ruleset, report).model_dump_json()
+    assert first == second
+
+
+def test_disagreement_is_quoted_with_numbers(
+    ruleset: RuleSet, make_report: Callable[..., ProfileReport]
+) -> None:
+    answer = _recommend(ruleset, make_report(), profile={"gradient_sparsity": 0.95})
+    assert _rationale(answer, "measured-sparsity-disagrees") == (
+        "declared sparsity 0.95; measured 0.00 over 240 steps: the measurement is used"
+    )
+    evidence = next(item.evidence for item in answer.rationale if item.rule == "measured-sparsity-disagrees")
+    assert evidence["sparsity"] == 0.0
+    assert evidence["sparsity.origin"] == "measured"
+    assert evidence["declared_sparsity"] == 0.95
+
+
+def test_measured_figures_are_returned(ruleset: RuleSet, make_report: Callable[..., ProfileReport]) -> None:
+    report = make_report(gradient_rms=0.02)
+    answer = _recommend(ruleset, report)
+    assert answer.measured == report.overall
+    assert _recommend(ruleset).measured is None
+
+
+def test_empty_request_lists_its_assumptions(ruleset: RuleSet) -> None:
+    answer = _recommend(ruleset)
+    assert "no tuning_budget given; assumed 4" in answer.assumptions
+    assert any("lr=0.001: torch default" in line for line in answer.assumptions)
+    assert len(answer.tuning_plan) == 4
+    assert answer.rules_version == ruleset.version
+
+
+def test_adagrad_lr_from_parameter_scale(ruleset: RuleSet, make_report: Callable[..., ProfileReport]) -> None:
+    report = make_report(
+        sparsity=0.99, rare_coordinate_fraction=0.4, parameter_rms=0.05, adagrad_dying_step=1e7
+    )
+    answer = _recommend(ruleset, report)
+    assert answer.method == "adagrad"
+    assert answer.hyperparameters["lr"] == pytest.approx(5e-4)
+    assert "0.05" in _rationale(answer, "estimate.lr")
+    assert not any(line.startswith("adagrad lr=") for line in answer.assumptions)
+
+
+def test_adagrad_lr_is_the_default_said_as_such_without_parameters(ruleset: RuleSet) -> None:
+    answer = _recommend(ruleset, profile={"gradient_sparsity": 0.97, "convex": True})
+    assert answer.hyperparameters["lr"] == 0.01
+    assert "adagrad lr=0.01: torch default (no parameter scale measured)" in answer.assumptions
+
+
+@pytest.mark.parametrize(
+    ("matched", "alpha", "clipped"),
+    [(0.98, 0.98, False), (0.5, 0.9, True), (0.99995, 0.999, True)],
+)
+def test_rmsprop_alpha_fits_the_drift(
+    matched: float, alpha: float, clipped: bool, ruleset: RuleSet, make_report: Callable[..., ProfileReport]
+) -> None:
+    drift = 1.0 / (1.0 - matched)
+    report = make_report(nonstationarity=0.8, drift_timescale_steps=drift, rmsprop_matched_alpha=matched)
+    answer = _recommend(ruleset, report, framework="keras")
+    assert answer.method == "rmsprop"
+    assert answer.hyperparameters["rho"] == alpha
+    assert answer.configs.torch.kwargs["alpha"] == alpha
+    assert answer.configs.optax.kwargs["decay"] == alpha
+    assert ("clipped" in _rationale(answer, "estimate.alpha")) is clipped
+
+
+def test_adadelta_eps_from_parameter_scale(
+    ruleset: RuleSet, make_report: Callable[..., ProfileReport]
+) -> None:
+    answer = _recommend(ruleset, make_report(parameter_rms=0.1), profile={"tuning_budget": 1})
+    assert answer.method == "adadelta"
+    eps, rho = answer.hyperparameters["eps"], answer.hyperparameters["rho"]
+    first_step = math.sqrt(eps / (1.0 - rho))
+    assert first_step / 0.1 == pytest.approx(ruleset.estimators.adadelta_first_step_fraction, rel=0.01)
+    assert answer.hyperparameters["lr"] == 1.0
+    assert answer.configs.keras.kwargs["learning_rate"] == 1.0
+    assert answer.configs.optax.kwargs["learning_rate"] == 1.0
+    assert len(answer.tuning_plan) == 1
+
+
+def test_adam_for_dense_deep_learning_says_so(ruleset: RuleSet) -> None:
+    answer = _recommend(ruleset, profile={"model_family": "cnn"})
+    assert "Adam and AdamW have largely superseded" in _rationale(answer, "adam-dense-deep-learning")
+
+
+def test_alternatives_are_ranked_and_explained(ruleset: RuleSet) -> None:
+    answer = _recommend(ruleset, profile={"gradient_sparsity": 0.97, "training_steps": 2_000_000})
+    scores = [alternative.score for alternative in answer.alternatives]
+    assert scores == sorted(scores, reverse=True)
+    adagrad = next(alternative for alternative in answer.alternatives if alternative.method == "adagrad")
+    assert "before the planned 2000000 steps" in adagrad.reason
+    assert {alternative.method for alternative in answer.alternatives} | {answer.method} == {
+        "adagrad",
+        "rmsprop",
+        "adadelta",
+        "adam",
+        "adamw",
+        "sgd",
+    }
+
+
+def test_hyperparameters_use_the_requested_framework_names(ruleset: RuleSet) -> None:
+    answer = _recommend(ruleset, profile={"model_family": "transformer"}, framework="optax")
+    assert answer.method == "adamw"
+    assert set(answer.hyperparameters) == {"learning_rate", "b1", "b2", "eps", "weight_decay"}
+    torch_answer = _recommend(ruleset, profile={"model_family": "transformer"})
+    assert torch_answer.hyperparameters["betas_1"] == 0.999
+    assert torch_answer.configs.torch.code.startswith(
+        "torch.optim.AdamW(model.parameters(), lr=0.001, betas=("
+    )
+    assert torch_answer.model_dump(mode="json")["configs"]["torch"]["class"] == "torch.optim.AdamW"
+
+
+def test_profiler_assumptions_carry_over(ruleset: RuleSet, make_report: Callable[..., ProfileReport]) -> None:
+    report = make_report(training_steps=100_000, assumptions=["no training_steps given; assumed 100000"])
+    answer = _recommend(ruleset, report)
+    assert "profiler: no training_steps given; assumed 100000" in answer.assumptions
+
+
+def test_tie_break_order_decides_equal_scores(ruleset: RuleSet) -> None:
+    raw = yaml.safe_load(ruleset.model_dump_json(exclude={"version", "features"}))
+    raw["priors"] = dict.fromkeys(raw["priors"], 0.0)
+    raw["rules"] = []
+    raw["tie_break"]["order"] = ["sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw"]
+    flat = parse_ruleset(raw)
+    answer = recommend(RecommendationRequest(candidates=["adam", "sgd", "rmsprop"]), flat)
+    assert answer.method == "sgd"
+    assert [alternative.method for alternative in answer.alternatives] == ["rmsprop", "adam"]
+    assert answer.rationale[0].rule == "tie-break"
+    assert "tie-break order puts sgd first" in answer.alternatives[0].reason

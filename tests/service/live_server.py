@@ -1,0 +1,67 @@
+"""Start the real service under uvicorn in a subprocess on a free loopback port."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# The shared test server's body limit: small, so the limit tests stay fast.
+BODY_LIMIT = 1024 * 1024
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    port: int
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+@contextmanager
+def live_server(tmp_dir: Path, **settings: str) -> Iterator[LiveServer]:
+    """Run `uvicorn service.app:app` with OPTADVISOR_<NAME> settings until the block ends."""
+    port = free_port()
+    env = {**os.environ, **{f"OPTADVISOR_{name.upper()}": value for name, value in settings.items()}}
+    env.pop("OPTADVISOR_API_KEY", None)
+    log_path = tmp_dir / f"server-{port}.log"
+    command = [sys.executable, "-m", "uvicorn", "service.app:app", "--host", "127.0.0.1", "--port", str(port)]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = LiveServer(url=f"http://127.0.0.1:{port}", port=port, log_path=log_path)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()[-3000:]}")
+            try:
+                if httpx.get(f"{server.url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server did not become ready:\n{server.log()[-3000:]}")
+            time.sleep(0.2)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

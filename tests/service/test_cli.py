@@ -1,0 +1,110 @@
+"""The `optadvisor` command against a live server: tables, exact JSON, one-line failures."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+from gradient_payloads import npy_bytes
+from live_server import REPO_ROOT, LiveServer, free_port
+
+COMMAND = [sys.executable, "-m", "service.cli"]
+
+
+def run_cli(*args: str, url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*COMMAND, *args, "--url", url],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_optimizers_table_and_json(server: LiveServer) -> None:
+    table = run_cli("optimizers", url=server.url)
+    assert table.returncode == 0, table.stderr
+    assert "adadelta" in table.stdout
+    as_json = run_cli("optimizers", "rmsprop", "--json", url=server.url)
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout) == httpx.get(f"{server.url}/v1/optimizers/rmsprop").json()
+
+
+def test_recommend_from_profile_file_with_gradients(server: LiveServer, tmp_path: Path) -> None:
+    profile = tmp_path / "profile.json"
+    profile.write_text(json.dumps({"training_steps": 20000, "tuning_budget": 2}), encoding="utf-8")
+    gradients = tmp_path / "grads.npy"
+    gradients.write_bytes(npy_bytes())
+    as_json = run_cli(
+        "recommend",
+        "--profile",
+        str(profile),
+        "--gradients",
+        str(gradients),
+        "--framework",
+        "keras",
+        "--json",
+        url=server.url,
+    )
+    assert as_json.returncode == 0, as_json.stderr
+    answer = json.loads(as_json.stdout)
+    assert answer["framework"] == "keras"
+    assert answer["measured"]["steps"] == 12
+    table = run_cli("recommend", "--profile", str(profile), url=server.url)
+    assert table.returncode == 0, table.stderr
+    assert "Recommended:" in table.stdout
+    assert "Tuning plan" in table.stdout
+
+
+def test_recommend_from_whole_request_file(server: LiveServer, tmp_path: Path) -> None:
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps({"profile": {"model_family": "rnn"}, "candidates": ["rmsprop", "sgd"]}))
+    finished = run_cli("recommend", "--request", str(request), "--json", url=server.url)
+    assert finished.returncode == 0, finished.stderr
+    assert json.loads(finished.stdout)["method"] in ("rmsprop", "sgd")
+
+
+def test_profile_command(server: LiveServer, tmp_path: Path) -> None:
+    gradients = tmp_path / "layer.npy"
+    gradients.write_bytes(npy_bytes())
+    table = run_cli("profile", str(gradients), url=server.url)
+    assert table.returncode == 0, table.stderr
+    assert "sparsity" in table.stdout
+    as_json = run_cli("profile", str(gradients), "--json", url=server.url)
+    assert json.loads(as_json.stdout)["overall"]["steps"] == 12
+
+
+def test_client_errors_are_one_line_and_nonzero(server: LiveServer, tmp_path: Path) -> None:
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps({"profile": {"tuning_budget": 0}}))
+    invalid = run_cli("recommend", "--request", str(request), url=server.url)
+    assert invalid.returncode != 0
+    assert invalid.stderr.count("\n") == 1
+    assert "422" in invalid.stderr
+    assert "Traceback" not in invalid.stderr
+    unknown = run_cli("optimizers", "lion", url=server.url)
+    assert unknown.returncode != 0
+    assert unknown.stderr.count("\n") == 1
+
+
+def test_unreachable_server_is_one_line_and_nonzero() -> None:
+    finished = run_cli("optimizers", url=f"http://127.0.0.1:{free_port()}")
+    assert finished.returncode != 0
+    assert finished.stderr.count("\n") == 1
+    assert "cannot reach" in finished.stderr
+    assert "Traceback" not in finished.stderr
+
+
+def test_console_script_is_the_cli() -> None:
+    finished = subprocess.run(
+        [str(Path(sys.executable).parent / "optadvisor"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert finished.returncode == 0
+    for command in ("serve", "recommend", "profile", "optimizers"):
+        assert command in finished.stdout

@@ -1,0 +1,163 @@
+"""Every error is an RFC 9457 problem with the right status, naming the place, never echoing input."""
+
+import io
+import json
+from collections.abc import Iterator
+
+import httpx
+import numpy as np
+import pytest
+from gradient_payloads import dense_json
+from live_server import BODY_LIMIT
+
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    problem = response.json()
+    assert problem["status"] == status
+    assert problem["title"]
+    assert problem["detail"]
+    assert "Traceback" not in response.text
+    return problem
+
+
+def post_raw(
+    api: httpx.Client, path: str, content: bytes, content_type: str = "application/json"
+) -> httpx.Response:
+    return api.post(path, content=content, headers={"content-type": content_type})
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (b'{"profile": ', "not valid JSON"),
+        (b'{"profile": {"x": "\xff\xfe"}}', "UTF-8"),
+        (b"", "empty"),
+        (b"[" * 5000 + b"]" * 5000, "levels deep"),
+    ],
+    ids=["truncated", "not-utf8", "empty", "deep"],
+)
+def test_malformed_json_is_400(api: httpx.Client, content: bytes, fragment: str) -> None:
+    problem = assert_problem(post_raw(api, "/v1/recommendations", content), 400)
+    assert fragment in str(problem["detail"])
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_non_finite_numbers_are_422_without_echo(api: httpx.Client, token: str) -> None:
+    marker = "7.123456789"
+    content = f'{{"profile": {{"gradient_sparsity": {token}, "training_steps": {marker}}}}}'.encode()
+    response = post_raw(api, "/v1/recommendations", content)
+    assert_problem(response, 422)
+    assert marker not in response.text
+    gradients = f'{{"gradients": {{"g": {{"format": "dense", "values": [[1.0, {token}], [0.5, 0.25]]}}}}}}'
+    assert_problem(post_raw(api, "/v1/profiles", gradients.encode()), 422)
+
+
+def test_invalid_values_are_422_naming_the_field(api: httpx.Client) -> None:
+    secret = "not-a-family-0451"
+    response = api.post("/v1/recommendations", json={"profile": {"model_family": secret, "tuning_budget": 0}})
+    problem = assert_problem(response, 422)
+    locations = {tuple(error["loc"]) for error in problem["errors"]}  # type: ignore[union-attr]
+    assert ("body", "profile", "model_family") in locations
+    assert ("body", "profile", "tuning_budget") in locations
+    assert secret not in response.text
+
+
+def test_gradient_problems_name_the_group(api: httpx.Client) -> None:
+    ragged = {"format": "dense", "values": [[1.0, 2.0], [1.0]]}
+    problem = assert_problem(api.post("/v1/profiles", json={"gradients": {"decoder.bias": ragged}}), 422)
+    assert "decoder.bias" in str(problem["detail"])
+
+
+def test_unreadable_upload_is_a_4xx(api: httpx.Client) -> None:
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([{"a": 1}, {"b": 2}], dtype=object), allow_pickle=True)
+    response = api.post("/v1/profiles", files={"gradients": ("layer.npy", buffer.getvalue())})
+    assert response.status_code in (415, 422)
+    assert_problem(response, response.status_code)
+    pickle_file = api.post("/v1/profiles", files={"gradients": ("model.pt", b"\x80\x04K\x01.")})
+    assert_problem(pickle_file, 415)
+
+
+def test_unsupported_media_types_are_415(api: httpx.Client) -> None:
+    assert_problem(post_raw(api, "/v1/recommendations", b"{}", "text/plain"), 415)
+    gzipped = api.post(
+        "/v1/recommendations",
+        content=b"{}",
+        headers={"content-type": "application/json", "content-encoding": "gzip"},
+    )
+    assert_problem(gzipped, 415)
+    replay_form = api.post("/v1/replays", files={"gradients": ("a.npy", b"x")})
+    assert_problem(replay_form, 415)
+
+
+def _oversized_json() -> bytes:
+    row = json.dumps([0.001] * 64)
+    rows = ",".join([row] * (BODY_LIMIT // len(row) + 10))
+    body = f'{{"gradients": {{"g": {{"format": "dense", "values": [{rows}]}}}}}}'.encode()
+    assert len(body) > BODY_LIMIT
+    return body
+
+
+def _chunks(body: bytes) -> Iterator[bytes]:
+    for start in range(0, len(body), 64 * 1024):
+        yield body[start : start + 64 * 1024]
+
+
+def test_oversized_json_is_413_with_content_length(api: httpx.Client) -> None:
+    problem = assert_problem(post_raw(api, "/v1/profiles", _oversized_json()), 413)
+    assert str(BODY_LIMIT) in str(problem["detail"])
+
+
+def test_oversized_json_is_413_when_chunked(api: httpx.Client) -> None:
+    response = api.post(
+        "/v1/profiles", content=_chunks(_oversized_json()), headers={"content-type": "application/json"}
+    )
+    assert "content-length" not in response.request.headers
+    assert_problem(response, 413)
+
+
+def _oversized_multipart() -> tuple[bytes, str]:
+    request = httpx.Request(
+        "POST",
+        "http://x/",
+        files={"gradients": ("big.npy", b"\x00" * (BODY_LIMIT + 4096))},
+        data={"framework": "torch"},
+    )
+    return request.read(), request.headers["content-type"]
+
+
+def test_oversized_multipart_is_413_with_content_length(api: httpx.Client) -> None:
+    body, content_type = _oversized_multipart()
+    assert_problem(post_raw(api, "/v1/profiles", body, content_type), 413)
+
+
+def test_oversized_multipart_is_413_when_chunked(api: httpx.Client) -> None:
+    body, content_type = _oversized_multipart()
+    response = api.post("/v1/recommendations", content=_chunks(body), headers={"content-type": content_type})
+    assert "content-length" not in response.request.headers
+    assert_problem(response, 413)
+
+
+def test_body_just_under_the_limit_is_accepted(api: httpx.Client) -> None:
+    body = json.dumps({"gradients": {"g": dense_json()}}).encode()
+    padded = body[:-1] + b" " * (BODY_LIMIT - len(body)) + b"}"
+    assert len(padded) == BODY_LIMIT
+    assert post_raw(api, "/v1/profiles", padded).status_code == 200
+
+
+def test_unknown_path_and_method_are_problems(api: httpx.Client) -> None:
+    assert_problem(api.get("/v1/nothing-here"), 404)
+    assert_problem(api.delete("/v1/optimizers"), 405)
+
+
+def test_request_id_is_echoed_and_logged(api: httpx.Client, server) -> None:  # type: ignore[no-untyped-def]
+    response = api.get("/v1/optimizers/adagrad", headers={"X-Request-ID": "trace-42.a"})
+    assert response.headers["x-request-id"] == "trace-42.a"
+    generated = api.get("/healthz").headers["x-request-id"]
+    assert len(generated) == 32
+    logged = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    assert any(entry.get("request_id") == "trace-42.a" and entry.get("status") == 200 for entry in logged)
