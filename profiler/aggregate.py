@@ -33,10 +33,11 @@ def pooled_sizes(coordinate_counts: Mapping[str, int]) -> dict[str, int]:
 def overall_figures(groups: Mapping[str, GroupMeasurement], decay: DecaySettings) -> Figures:
     """The overall figures of ``groups`` (measured with ``decay``)."""
     figures = [group.figures for group in groups.values()]
+    # Shares follow each group's true size; they never exceed the coordinates it was measured on.
     sizes = pooled_sizes({name: group.figures.coordinates for name, group in groups.items()})
     pooled = PerCoordinate.concatenate(
         [
-            group.per_coordinate.take(fixed_subset(group.figures.coordinates, sizes[name]))
+            group.per_coordinate.take(fixed_subset(group.per_coordinate.size, sizes[name]))
             for name, group in groups.items()
         ]
     )

@@ -17,6 +17,9 @@ from profiler.stationarity import DIRECTION_COORDINATES, measure_stationarity, w
 from profiler.stream_stats import StreamStats, stream_stats
 
 RARE_BELOW = 0.01
+# Per-coordinate statistics cost ~80 bytes per coordinate: wider groups are measured on a fixed
+# subset of this many coordinates, so memory stays bounded however short and wide a sample is.
+MEASURED_COORDINATES = 1 << 20
 NEVER_BEYOND = 1e9
 
 Vector = npt.NDArray[np.float64]
@@ -41,6 +44,11 @@ class PerCoordinate:
     gsnr: Vector  # mean² / variance over steps; NaN if the gradient never varies
     dying_step: Vector  # projected Adagrad dying step; NaN if never nonzero
     rate_ratio: Vector  # projected Adagrad rate ratio at training_steps; NaN if never nonzero
+
+    @property
+    def size(self) -> int:
+        """Number of coordinates described."""
+        return int(self.frequency.size)
 
     def take(self, columns: Columns) -> PerCoordinate:
         """The same quantities for ``columns`` only."""
@@ -69,7 +77,12 @@ def measure_group(
     sample: GradientSample, curve: RateCurve, decay: DecaySettings, training_steps: int
 ) -> GroupMeasurement:
     """Measure every figure of ``sample`` (one blocked pass plus per-window work)."""
-    stats = stream_stats(sample.values)
+    measured = (
+        None
+        if sample.coordinates <= MEASURED_COORDINATES
+        else fixed_subset(sample.coordinates, MEASURED_COORDINATES)
+    )
+    stats = stream_stats(sample.values, measured)
     per_coordinate = _per_coordinate(stats, curve, training_steps)
     direction_columns = (
         None
@@ -79,17 +92,20 @@ def measure_group(
     stationarity = measure_stationarity(
         _step_mean_square(sample, stats), window_means(sample.values, direction_columns)
     )
-    figures = Figures(
-        steps=sample.steps,
-        coordinates=sample.coordinates,
-        # sparsity: fraction of entries exactly zero (of the whole tensor when step_nonzeros is sent).
-        sparsity=_sparsity(sample, stats),
-        nonstationarity=stationarity.score,
-        drift_timescale_steps=stationarity.timescale_steps,
-        gradient_rms=_gradient_rms(sample, stats),
-        parameter_rms=sample.known_parameter_rms,
-        **summarise(per_coordinate),
-        **decay_figures(decay, stationarity.timescale_steps, sample.known_parameter_rms),
+    figures = Figures.model_validate(
+        {
+            "steps": sample.steps,
+            "coordinates": sample.coordinates,
+            # sparsity: fraction of entries exactly zero (of the whole tensor when step_nonzeros is sent).
+            "sparsity": _sparsity(sample, stats),
+            "nonstationarity": stationarity.score,
+            "drift_timescale_steps": stationarity.timescale_steps,
+            # gradient RMS: sqrt of the mean g² over all entries (whole tensor when step_norms is sent).
+            "gradient_rms": _gradient_rms(sample, stats),
+            "parameter_rms": sample.known_parameter_rms,
+            **summarise(per_coordinate),
+            **decay_figures(decay, stationarity.timescale_steps, sample.known_parameter_rms),
+        }
     )
     return GroupMeasurement(figures, per_coordinate)
 

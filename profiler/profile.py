@@ -8,9 +8,9 @@ from typing import Any
 import optimizers
 from profiler.adagrad_projection import adagrad_rate_curve
 from profiler.aggregate import overall_figures, pooled_sizes
-from profiler.coordinates import replay_subsets
+from profiler.coordinates import Columns, replay_subsets
 from profiler.errors import InvalidGradients, InvalidReplay
-from profiler.measure import DecaySettings, measure_group
+from profiler.measure import MEASURED_COORDINATES, DecaySettings, measure_group
 from profiler.replay_engine import MAX_REPLAY_STEPS, RunSpec, replay_groups
 from profiler.report import GroupProfile, ProfileReport
 from profiler.runs import ReplayRun, hyperparameter, resolve_run
@@ -130,10 +130,15 @@ def _pool_notes(samples: Mapping[str, GradientSample]) -> list[str]:
     return [f"overall quantile figures are estimates from {pooled} of {sum(counts.values())} coordinates"]
 
 
-def estimate_notes(samples: Mapping[str, GradientSample], columns: Mapping[str, object]) -> list[str]:
+def estimate_notes(samples: Mapping[str, GradientSample], columns: Mapping[str, Columns]) -> list[str]:
     """Which figures of which groups are estimates rather than exact."""
     notes = []
     for name, sample in samples.items():
+        if sample.coordinates > MEASURED_COORDINATES:
+            notes.append(
+                f"{name}: per-coordinate quantile figures are estimates from {MEASURED_COORDINATES} "
+                f"of {sample.coordinates} coordinates"
+            )
         if sample.is_coordinate_subset:
             exact = [
                 figure
@@ -148,7 +153,7 @@ def estimate_notes(samples: Mapping[str, GradientSample], columns: Mapping[str, 
                 "per-coordinate figures are estimates from that subset"
                 + (f" ({', '.join(exact)} exact from the per-step aggregates)" if exact else "")
             )
-        replayed = len(columns[name])  # type: ignore[arg-type]
+        replayed = columns[name].size
         if replayed < sample.coordinates:
             notes.append(
                 f"{name}: replay trajectories are estimates from {replayed} "

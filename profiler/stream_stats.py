@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from profiler.coordinates import Columns
 from profiler.sample import FloatArray
 
 # Elements per block: small enough that the float32 temporaries stay in cache and memory stays flat.
@@ -17,6 +18,8 @@ _MAX_BLOCK_ROWS = 1024
 @dataclass(frozen=True)
 class StreamStats:
     """Sums over the stream ``g[t, d]``; float64 accumulators, whatever the sample's dtype.
+
+    Per-coordinate arrays cover the measured coordinates (all, or a fixed subset).
 
     Attributes:
         nonzero_count: per coordinate, steps with ``g != 0``.
@@ -38,32 +41,44 @@ class StreamStats:
     step_nonzero: npt.NDArray[np.int64]
 
 
-def stream_stats(values: FloatArray) -> StreamStats:
-    """Accumulate :class:`StreamStats` block by block, never copying the whole array."""
+def stream_stats(values: FloatArray, measured: Columns | None = None) -> StreamStats:
+    """Accumulate :class:`StreamStats` block by block, never copying the whole array.
+
+    Per-step sums cover every coordinate; per-coordinate sums cover ``measured`` (sorted column
+    indices; all when None), which bounds their memory for very wide, short samples.
+    """
     steps, coordinates = values.shape
     block_rows = min(steps, _MAX_BLOCK_ROWS)
     block_columns = max(1, _BLOCK_ELEMENTS // block_rows)
-    nonzero_count = np.zeros(coordinates, np.int64)
-    total = np.zeros(coordinates, np.float64)
-    total_square = np.zeros(coordinates, np.float64)
-    first_active_step = np.full(coordinates, -1, np.int64)
-    first_active_square = np.zeros(coordinates, np.float64)
+    width = coordinates if measured is None else measured.size
+    nonzero_count = np.zeros(width, np.int64)
+    total = np.zeros(width, np.float64)
+    total_square = np.zeros(width, np.float64)
+    first_active_step = np.full(width, -1, np.int64)
+    first_active_square = np.zeros(width, np.float64)
     step_square = np.zeros(steps, np.float64)
     step_nonzero = np.zeros(steps, np.int64)
     for column in range(0, coordinates, block_columns):
-        columns = slice(column, min(column + block_columns, coordinates))
+        stop = min(column + block_columns, coordinates)
+        if measured is None:
+            targets, local = slice(column, stop), None
+        else:
+            bounds = np.searchsorted(measured, [column, stop])
+            targets, local = slice(int(bounds[0]), int(bounds[1])), measured[bounds[0] : bounds[1]] - column
         for row in range(0, steps, block_rows):
             rows = slice(row, min(row + block_rows, steps))
-            block = values[rows, columns]
+            block = values[rows, column:stop]
             active = block != 0
             square = np.square(block)
             # Block sums stay in the sample's dtype (≤ 1024 terms each); totals accumulate in float64.
-            nonzero_count[columns] += np.count_nonzero(active, axis=0)
-            total[columns] += block.sum(axis=0)
-            total_square[columns] += square.sum(axis=0)
             step_square[rows] += square.sum(axis=1)
             step_nonzero[rows] += np.count_nonzero(active, axis=1)
-            _note_first_active(active, square, row, first_active_step[columns], first_active_square[columns])
+            if local is not None:
+                block, active, square = block[:, local], active[:, local], square[:, local]
+            nonzero_count[targets] += np.count_nonzero(active, axis=0)
+            total[targets] += block.sum(axis=0)
+            total_square[targets] += square.sum(axis=0)
+            _note_first_active(active, square, row, first_active_step[targets], first_active_square[targets])
     return StreamStats(
         steps,
         nonzero_count,

@@ -38,6 +38,8 @@ def check_shape(shape: tuple[int, ...], limits: Limits, group: str) -> None:
     """An array must be [T, ...] with a bounded number of dimensions."""
     if len(shape) == 0:
         raise InvalidGradients("a 0-dimensional array holds no steps; shape [T, ...] is needed", group=group)
+    if any(extent < 0 for extent in shape):
+        raise InvalidGradients("array extents must be >= 0", group=group)
     if len(shape) > limits.max_dimensions:
         raise InvalidGradients(
             f"{len(shape)} dimensions exceed the limit of {limits.max_dimensions}", group=group

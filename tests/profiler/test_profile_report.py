@@ -1,3 +1,5 @@
+import sys
+
 import numpy as np
 import pytest
 
@@ -43,6 +45,14 @@ def test_overall_weights_groups_by_coordinates(two_groups: dict[str, GradientSam
     assert report.overall.sparsity == pytest.approx((40 * dense.sparsity + 120 * sparse.sparsity) / 160)
     stacked = np.concatenate([s.values for s in two_groups.values()], axis=1).astype(np.float64)
     assert report.overall.gradient_rms == pytest.approx(np.sqrt(np.mean(np.square(stacked))))
+
+
+def test_overall_quantiles_pool_the_coordinates_of_all_groups(two_groups: dict[str, GradientSample]) -> None:
+    overall = profile(two_groups).overall
+    frequency = np.concatenate([np.count_nonzero(s.values, axis=0) / s.steps for s in two_groups.values()])
+    assert overall.nonzero_frequency_median == pytest.approx(np.median(frequency))
+    assert overall.nonzero_frequency_p90 == pytest.approx(np.quantile(frequency, 0.9))
+    assert overall.rare_coordinate_fraction == pytest.approx(np.mean(frequency < 0.01))
 
 
 def test_replay_trajectories_follow_the_optimizers(two_groups: dict[str, GradientSample]) -> None:
@@ -97,3 +107,14 @@ def test_limits_validate_their_values() -> None:
         Limits(max_elements=0)
     with pytest.raises(ValueError, match="max_compression_ratio"):
         Limits(max_compression_ratio=0.5)
+
+
+def test_very_wide_groups_are_measured_on_a_bounded_subset(monkeypatch: pytest.MonkeyPatch) -> None:
+    for module in ("profiler.measure", "profiler.profile"):  # `profiler.profile` is also a function name
+        monkeypatch.setattr(sys.modules[module], "MEASURED_COORDINATES", 300)
+    stream = synthetic.intermittent_gaussian(4, 1000, activity=0.5, seed=3)
+    report = profile({"wide": GradientSample(stream)})
+    figures = report.groups["wide"].figures
+    assert figures.sparsity == 1 - np.count_nonzero(stream) / stream.size  # per-step sums stay exact
+    assert figures.nonzero_frequency_median == pytest.approx(0.5, abs=0.25)
+    assert any("300 of 1000" in note for note in report.estimates)

@@ -104,3 +104,9 @@ def test_shape_problems(limits: Limits, npy_file: Callable[[np.ndarray], io.Byte
         samples_from_file("s.npy", npy_file(np.ones((1, 3), np.float32)), limits)
     with pytest.raises(InvalidGradients, match="at least 1 coordinate"):
         samples_from_file("s.npy", npy_file(np.ones((3, 0), np.float32)), limits)
+
+
+def test_negative_extents_are_refused(limits: Limits) -> None:
+    stream = npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (4, -2), }", b"\0" * 32)
+    with pytest.raises(InvalidGradients, match=">= 0"):
+        samples_from_file("n.npy", stream, limits)

@@ -1,4 +1,7 @@
-"""Every ```bash block of docs/curl-examples.md succeeds against a live server."""
+"""Every ```bash block of the README (the API examples) succeeds against a live server.
+
+Set-up and CLI snippets are fenced as ```sh and are not run here: they install things or start servers.
+"""
 
 import os
 import re
@@ -9,7 +12,7 @@ from pathlib import Path
 import pytest
 from live_server import REPO_ROOT, LiveServer
 
-EXAMPLES = REPO_ROOT / "docs" / "curl-examples.md"
+EXAMPLES = REPO_ROOT / "README.md"
 BLOCKS = re.findall(r"```bash\n(.*?)```", EXAMPLES.read_text(encoding="utf-8"), flags=re.DOTALL)
 
 
