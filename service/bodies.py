@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
@@ -28,6 +29,11 @@ _BRACKET_STEP[list(b"[{")] = 1
 _BRACKET_STEP[list(b"]}")] = -1
 # Only numbers with a 3-digit exponent or 309+ digits can overflow to infinity; others take the fast path.
 _MAY_OVERFLOW = re.compile(rb"[eE]\+?\d{3}|\d{309}")
+# Integers of 19+ digits may not fit 64 bits (numpy would raise on them); shorter ones take the fast path.
+_MAY_EXCEED_INT64 = re.compile(rb"\d{19}")
+_INT64_BOUND = 2**63
+# Field names and keys are reported to locate an error; an attacker-sized one is cut to this length.
+_MAX_REPORTED_NAME = 64
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -69,8 +75,27 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _int64(text: str) -> int:
+    # The length test comes first: int() of 4,300+ digits raises a plain ValueError (CPython's DoS guard).
+    if len(text.lstrip("-")) > 19 or not -_INT64_BOUND <= (value := int(text)) < _INT64_BOUND:
+        raise ProblemError(422, "The JSON body contains an integer outside the signed 64-bit range.")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Plain json.loads keeps the last of repeated keys, so two parsers could read one body differently.
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise ProblemError(
+                400, f"The JSON body names key {_reported_name(key)!r} twice in one object; send it once."
+            )
+        document[key] = value
+    return document
+
+
 def parse_json(raw: bytes, max_depth: int, *, what: str = "The request body") -> Any:
-    """Parse one JSON document strictly: UTF-8, bounded depth, finite numbers only."""
+    """Parse one JSON document strictly: UTF-8, bounded depth, finite numbers, int64 integers, unique keys."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -81,8 +106,15 @@ def parse_json(raw: bytes, max_depth: int, *, what: str = "The request body") ->
     if depth > max_depth:
         raise ProblemError(400, f"{what} nests {depth} levels deep; at most {max_depth} are allowed.")
     parse_float = _finite_float if _MAY_OVERFLOW.search(raw) else float
+    parse_int = _int64 if _MAY_EXCEED_INT64.search(raw) else int
     try:
-        return json.loads(text, parse_constant=_refuse_constant, parse_float=parse_float)
+        return json.loads(
+            text,
+            parse_constant=_refuse_constant,
+            parse_float=parse_float,
+            parse_int=parse_int,
+            object_pairs_hook=_unique_keys,
+        )
     except json.JSONDecodeError as error:
         raise ProblemError(
             400, f"{what} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}."
@@ -91,10 +123,25 @@ def parse_json(raw: bytes, max_depth: int, *, what: str = "The request body") ->
         raise ProblemError(400, f"{what} nests too deeply.") from None
 
 
+def _reported_name(name: str) -> str:
+    return name if len(name) <= _MAX_REPORTED_NAME else name[:_MAX_REPORTED_NAME] + "..."
+
+
+def _message(item: ErrorDetails) -> str:
+    # This one pydantic message quotes the offending value (the unknown tag); name the choices instead.
+    if item["type"] == "union_tag_invalid" and "ctx" in item:
+        return f"{item['ctx']['discriminator']} must be one of {item['ctx']['expected_tags']}"
+    return item["msg"]
+
+
 def field_errors(error: ValidationError, prefix: tuple[str | int, ...] = ("body",)) -> list[FieldError]:
     """The errors of a pydantic validation, located and described, without the offending input."""
     return [
-        FieldError(loc=[*prefix, *item["loc"]], msg=item["msg"]) for item in error.errors(include_input=False)
+        FieldError(
+            loc=[*prefix, *(part if isinstance(part, int) else _reported_name(part) for part in item["loc"])],
+            msg=_message(item),
+        )
+        for item in error.errors(include_input=False)
     ]
 
 
@@ -120,7 +167,7 @@ async def read_body(request: Request, *, multipart: bool, max_form_fields: int) 
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding != "identity":
         raise ProblemError(
-            415, f"Content-Encoding {encoding[:80]!r} is not supported; send the body uncompressed."
+            415, "Content-Encoding is not supported; send the body uncompressed (Content-Encoding: identity)."
         )
     kind = media_type(request)
     if kind == JSON_MEDIA_TYPE:
@@ -133,5 +180,5 @@ async def read_body(request: Request, *, multipart: bool, max_form_fields: int) 
             raise ProblemError(422, "Form field 'gradients' must be a file upload.")
         return MultipartBody(fields, upload)
     accepted = f"{JSON_MEDIA_TYPE} or {MULTIPART_MEDIA_TYPE}" if multipart else JSON_MEDIA_TYPE
-    shown = kind[:80] or "none"
-    raise ProblemError(415, f"Content-Type {shown!r} is not supported here; send {accepted}.")
+    sent = "A Content-Type of this kind is" if kind else "A body without Content-Type is"
+    raise ProblemError(415, f"{sent} not supported here; send {accepted}.")

@@ -1,0 +1,99 @@
+"""Run `optadvisor serve` (the CLI, so every OPTADVISOR_* setting applies) in a child process on loopback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+class ServerStartError(RuntimeError):
+    """The server exited or did not become ready in time."""
+
+
+def free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    """A spawned server: where it listens, its process and its log file."""
+
+    url: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the server process now."""
+        return int(psutil.Process(self.process.pid).memory_info().rss)
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+@contextmanager
+def running_server(
+    log_dir: Path, settings: Mapping[str, str] | None = None, ready_timeout: float = 90.0
+) -> Iterator[RunningServer]:
+    """Yield a ready server configured by `settings` ({"compute_workers": "4"} → OPTADVISOR_COMPUTE_WORKERS).
+
+    Inherited OPTADVISOR_* variables are dropped so that only `settings` configure it. On exit the server
+    gets SIGTERM (then SIGKILL if it is still running after its graceful timeout plus a margin).
+    """
+    port = free_loopback_port()
+    env = {name: value for name, value in os.environ.items() if not name.startswith("OPTADVISOR_")}
+    env.update({f"OPTADVISOR_{name.upper()}": value for name, value in (settings or {}).items()})
+    env["OPTADVISOR_HOST"] = "127.0.0.1"
+    env["OPTADVISOR_PORT"] = str(port)
+    log_path = log_dir / f"server-{port}.log"
+    command = [sys.executable, "-m", "service.cli", "serve"]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=REPOSITORY, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = RunningServer(url=f"http://127.0.0.1:{port}", port=port, process=process, log_path=log_path)
+    try:
+        _wait_until_ready(server, ready_timeout)
+        yield server
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 40.0) -> int:
+    """SIGTERM the server unless it has exited; return its exit status."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return int(process.returncode)
+
+
+def _wait_until_ready(server: RunningServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise ServerStartError(f"server exited with {server.process.returncode}:\n{server.log()[-3000:]}")
+        try:
+            if httpx.get(f"{server.url}/readyz", timeout=2.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise ServerStartError(f"server at {server.url} was not ready within {timeout:.0f} s")
