@@ -1,12 +1,15 @@
 """Hyperparameters from the measurements where there are any, torch's defaults (said as such) otherwise.
 
-- Adagrad, RMSprop, Adam/AdamW lr: a typical step is `target_step_fraction` of the parameter RMS.
-  These methods' steps are about lr in size whatever the gradient scale (Adagrad's first step on a
-  coordinate is exactly lr·g/|g| with the accumulator starting at 0). SGD's step is lr·|g|, so its lr
-  also divides by the gradient RMS.
+- Target step: a run of T steps whose updates point in noisy directions moves a parameter about
+  step x sqrt(T); for it to be able to cover `run_travel` parameter RMS, the target step is
+  run_travel x parameter RMS / sqrt(training_steps). Short runs therefore get larger steps than long ones.
+- Adagrad, RMSprop, Adam/AdamW lr: these methods' steps are about lr in size whatever the gradient scale,
+  so lr is the target step. SGD's step is lr·|g|, so its lr also divides by the gradient RMS. The framework
+  default is the floor: the parameter RMS measured at capture understates the scale weights must reach when
+  they start at or near zero (zero-initialised linear models, embeddings), where a smaller lr only stalls.
 - RMSprop alpha: memory 1/(1-alpha) matched to the measured drift timescale, clipped to a sane range.
-- Adadelta eps: first steps sqrt(eps/(1-rho)) are `adadelta_first_step_fraction` of the parameter RMS;
-  lr = 1.0, the pure method.
+- Adadelta eps: its first steps sqrt(eps/(1-rho)) are the target step, never smaller than with torch's
+  default eps (its steps grow out of that first size only slowly); lr = 1.0, the pure method.
 """
 
 import math
@@ -44,34 +47,49 @@ class Estimate:
         self.defaulted.append(f"{method} {name}={value:g}: torch default ({why})")
 
 
-def _learning_rate(method: Method, features: Features, constants: Estimators, estimate: Estimate) -> None:
+def target_step(features: Features, constants: Estimators) -> float | None:
+    """run_travel x parameter RMS / sqrt(training_steps), or None without both figures."""
     parameter_rms = features.number("parameter_rms")
+    training_steps = features.number("training_steps")
+    if parameter_rms is None or parameter_rms <= 0.0 or training_steps is None or training_steps < 1:
+        return None
+    return constants.run_travel * parameter_rms / math.sqrt(training_steps)
+
+
+def _learning_rate(method: Method, features: Features, constants: Estimators, estimate: Estimate) -> None:
+    step = target_step(features, constants)
     gradient_rms = features.number("gradient_rms")
-    fraction = constants.target_step_fraction
-    if parameter_rms is None or parameter_rms <= 0.0:
-        estimate.default(method, "lr", "no parameter scale measured")
+    if step is None:
+        estimate.default(method, "lr", "no parameter scale measured or no training length known")
         return
-    evidence: dict[str, float | None] = {"parameter_rms": parameter_rms, "target_step_fraction": fraction}
+    default = float(estimate.settings["lr"])
+    evidence: dict[str, float | None] = {
+        "parameter_rms": features.number("parameter_rms"),
+        "training_steps": features.number("training_steps"),
+        "target_step": step,
+    }
     if method in _LR_BY_STEP_SIZE:
-        lr = significant(fraction * parameter_rms)
-        estimate.choose(
-            "lr",
-            lr,
-            f"lr={lr:g}: {method}'s steps are about lr in size whatever the gradient scale, so lr is "
-            f"{fraction:.0%} of the measured parameter RMS {parameter_rms:.3g}",
-            evidence,
-        )
+        raw, how = step, f"{method}'s steps are about lr in size whatever the gradient scale"
     elif method == "sgd" and gradient_rms is not None and gradient_rms > 0.0:
-        lr = significant(fraction * parameter_rms / gradient_rms)
-        estimate.choose(
-            "lr",
-            lr,
-            f"lr={lr:g}: an SGD step is lr·|g|, so lr = {fraction:.0%} of the parameter RMS "
-            f"{parameter_rms:.3g} / gradient RMS {gradient_rms:.3g}",
-            {**evidence, "gradient_rms": gradient_rms},
-        )
-    elif method == "sgd":
+        raw, how = step / gradient_rms, f"an SGD step is lr·|g|, with gradient RMS {gradient_rms:.3g}"
+        evidence["gradient_rms"] = gradient_rms
+    else:
         estimate.default(method, "lr", "no gradient scale measured")
+        return
+    ceiling = default * constants.lr_ceiling_over_default
+    lr = significant(min(max(raw, default), ceiling))
+    bound = ""
+    if raw < default:
+        bound = f"; raised to the framework default {default:g}, the floor"
+    elif raw > ceiling:
+        bound = f"; capped at {constants.lr_ceiling_over_default:g}x the framework default"
+    estimate.choose(
+        "lr",
+        lr,
+        f"lr={lr:g}: {how}, and a run of {features.number('training_steps'):.0f} steps can cover the "
+        f"measured parameter RMS {features.number('parameter_rms'):.3g} with steps of {step:.3g}{bound}",
+        evidence,
+    )
 
 
 def _rmsprop_alpha(features: Features, constants: Estimators, estimate: Estimate) -> None:
@@ -100,33 +118,38 @@ def _rmsprop_alpha(features: Features, constants: Estimators, estimate: Estimate
 
 def _adadelta_eps(features: Features, constants: Estimators, estimate: Estimate) -> None:
     rho = float(estimate.settings["rho"])
-    parameter_rms = features.number("parameter_rms")
-    default_first_step = math.sqrt(float(estimate.settings["eps"]) / (1.0 - rho))
-    if parameter_rms is None or parameter_rms <= 0.0:
+    default_eps = float(estimate.settings["eps"])
+    default_first_step = math.sqrt(default_eps / (1.0 - rho))
+    step = target_step(features, constants)
+    if step is None:
         estimate.default(
-            "adadelta", "eps", f"no parameter scale measured; first steps ~{default_first_step:.2g}"
+            "adadelta",
+            "eps",
+            f"no parameter scale measured or no training length known; first steps ~{default_first_step:.2g}",
         )
         return
-    fraction = constants.adadelta_first_step_fraction
-    eps = significant((1.0 - rho) * (fraction * parameter_rms) ** 2)
+    eps = significant(max((1.0 - rho) * step**2, default_eps))
     first_step = math.sqrt(eps / (1.0 - rho))
-    text = (
-        f"eps={eps:.3g}: Adadelta's first steps sqrt(eps/(1-rho)) = {first_step:.3g} are {fraction:.1%} of "
-        f"the measured parameter RMS {parameter_rms:.3g} (torch's default eps would take first steps of "
-        f"{default_first_step:.2g})"
-    )
+    text = f"eps={eps:.3g}: Adadelta's first steps sqrt(eps/(1-rho)) = {first_step:.3g}"
+    if eps > default_eps:
+        text += f" match the target step {step:.3g} for this run's length and parameter scale"
+    else:
+        text += (
+            f": the target step {step:.3g} is smaller than the first step torch's default eps gives, and "
+            "Adadelta's steps grow out of their first size only slowly, so the default stays"
+        )
     gradient_rms = features.number("gradient_rms")
     if gradient_rms is not None and gradient_rms < first_step:
         # Until E[g²] outgrows eps/(1-rho) the update is about g itself, not sqrt(eps/(1-rho)).
         text += (
-            f"; but the measured gradient RMS {gradient_rms:.2g} is smaller than that step, so the first "
+            f"; the measured gradient RMS {gradient_rms:.2g} is smaller than that step, so the first "
             "updates are about the gradient itself"
         )
     estimate.choose(
         "eps",
         eps,
         text,
-        {"parameter_rms": parameter_rms, "adadelta_first_step_fraction": fraction, "rho": rho},
+        {"parameter_rms": features.number("parameter_rms"), "target_step": step, "rho": rho},
     )
 
 

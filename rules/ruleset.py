@@ -78,6 +78,9 @@ class Estimators(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    source: str = Field(
+        min_length=1, description="Where the constants come from, and which results changed them and why."
+    )
     assumed_tuning_budget: int = Field(ge=1, description="Budget assumed when none is declared.")
     assumed_gradient_rms: FiniteFloat = Field(
         gt=0, description="Gradient scale the equivalence notes assume when none is measured."
@@ -85,11 +88,15 @@ class Estimators(BaseModel):
     dense_adagrad_dying_step: FiniteFloat = Field(
         gt=0, description="Step at which Adagrad's rate is down to 1% on dense stationary gradients."
     )
-    target_step_fraction: FiniteFloat = Field(
-        gt=0, le=1, description="Typical step as a fraction of the parameter RMS; sets lr when measured."
+    run_travel: FiniteFloat = Field(
+        gt=0,
+        le=100,
+        description="Distance, in parameter RMS, that a run's steps should be able to cover as a random "
+        "walk: the target step is run_travel x parameter RMS / sqrt(training_steps). Sets lr when measured, "
+        "and Adadelta's first step (eps).",
     )
-    adadelta_first_step_fraction: FiniteFloat = Field(
-        gt=0, le=1, description="Adadelta's first step as a fraction of the parameter RMS; sets eps."
+    lr_ceiling_over_default: FiniteFloat = Field(
+        ge=1, description="Largest estimated lr, as a multiple of the framework's default lr."
     )
     rmsprop_alpha_range: tuple[FiniteFloat, FiniteFloat] = Field(
         description="Range the drift-matched RMSprop alpha is clipped to."

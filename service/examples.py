@@ -64,11 +64,14 @@ RECOMMENDATION_FORM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["gradients"],
     "properties": {
+        # A JSON part (see RECOMMENDATION_FORM_ENCODING): declared as the object it carries, so that clients
+        # and fuzzers know it must hold a JSON document, not any string.
         "request": {
-            "type": "string",
-            "description": "The JSON request body (without `gradients`), as text.",
-            "default": "{}",
+            "$ref": "#/components/schemas/RecommendationBody",
+            "description": "The JSON request body (without `gradients`), as the text of this form field.",
         },
         "gradients": _GRADIENT_FILE,
     },
 }
+
+RECOMMENDATION_FORM_ENCODING: dict[str, Any] = {"request": {"contentType": "application/json"}}

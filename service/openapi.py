@@ -40,8 +40,10 @@ def json_request_body(
     example: dict[str, Any],
     *,
     multipart: dict[str, Any] | None = None,
+    multipart_encoding: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """`openapi_extra` for a body validated by hand: JSON (with `model`'s schema), optionally multipart."""
+    """`openapi_extra` for a body validated by hand: JSON (with `model`'s schema), optionally multipart
+    (with the per-part `encoding`, e.g. which form fields carry JSON)."""
     content: dict[str, Any] = {
         "application/json": {
             "schema": {"$ref": REF_TEMPLATE.format(model=model.__name__)},
@@ -50,6 +52,8 @@ def json_request_body(
     }
     if multipart is not None:
         content["multipart/form-data"] = {"schema": multipart}
+        if multipart_encoding is not None:
+            content["multipart/form-data"]["encoding"] = multipart_encoding
     return {"requestBody": {"required": True, "content": content}}
 
 

@@ -41,7 +41,9 @@ class RecommendationBody(RecommendationRequest):
     """Body of POST /v1/recommendations: a declared profile, optionally with gradient samples to measure."""
 
     gradients: dict[str, GradientSampleJSON] | None = Field(
-        None, description=GRADIENTS_DESCRIPTION + " Measured figures take precedence over declared ones."
+        None,
+        min_length=1,
+        description=GRADIENTS_DESCRIPTION + " Measured figures take precedence over declared ones.",
     )
 
 

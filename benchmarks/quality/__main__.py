@@ -76,7 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"{len(plan.problems)} problems x budgets {list(plan.budgets)} x seeds {list(plan.seeds)}: "
         f"{len(baseline)} baseline runs + up to {planned_advice_runs * len(plan.problems)} recommended runs; "
-        f"estimated {estimate / 60:.1f} min on {arguments.workers} worker(s) "
+        f"training estimated at {estimate / 60:.1f} min on {arguments.workers} worker(s), plus the "
+        "gradient captures and the server's answers "
         f"(per-run seconds: {', '.join(f'{name} {seconds:.2f}' for name, seconds in per_run.items())})",
         file=sys.stderr,
         flush=True,
@@ -84,7 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with server_url(arguments) as url, ServiceAdvisor(url) as advisor:
         advice = collect_advice(plan, advisor)
-    print(f"advice collected in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    advice_seconds = time.perf_counter() - started
+    print(f"advice collected in {advice_seconds:.0f} s", file=sys.stderr, flush=True)
 
     tasks = baseline + recommendation_tasks(plan, advice)
     outcomes = run_tasks(tasks, arguments.workers)
@@ -97,7 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cells,
         settings={"smoke": arguments.smoke, "workers": arguments.workers},
         timing={
-            "estimated_seconds": round(estimate, 1),
+            "estimated_training_seconds": round(estimate, 1),
+            "advice_seconds": round(advice_seconds, 1),
             "elapsed_seconds": round(elapsed, 1),
             "runs": len(outcomes),
             "calibration_seconds_per_run": {name: round(value, 3) for name, value in per_run.items()},

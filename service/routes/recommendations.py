@@ -5,7 +5,11 @@ from fastapi import Request, Response
 from rules import Recommendation
 from service.bodies import read_body
 from service.dependencies import ServicesDep
-from service.examples import RECOMMENDATION_EXAMPLE, RECOMMENDATION_FORM_SCHEMA
+from service.examples import (
+    RECOMMENDATION_EXAMPLE,
+    RECOMMENDATION_FORM_ENCODING,
+    RECOMMENDATION_FORM_SCHEMA,
+)
 from service.jobs import recommendation_job
 from service.openapi import json_request_body, problem_responses
 from service.routes import api_router
@@ -26,7 +30,10 @@ router = api_router("recommendations")
         **problem_responses(400, 401, 408, 413, 415, 422, 503),
     },
     openapi_extra=json_request_body(
-        RecommendationBody, RECOMMENDATION_EXAMPLE, multipart=RECOMMENDATION_FORM_SCHEMA
+        RecommendationBody,
+        RECOMMENDATION_EXAMPLE,
+        multipart=RECOMMENDATION_FORM_SCHEMA,
+        multipart_encoding=RECOMMENDATION_FORM_ENCODING,
     ),
 )
 async def create_recommendation(request: Request, services: ServicesDep) -> Response:

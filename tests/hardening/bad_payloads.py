@@ -102,11 +102,13 @@ def _zip_bomb(decompressed_bytes: int) -> bytes:
     """One deflated `.npy` member of zeros: about 1000:1, streamed so the builder never holds it whole."""
     buffer = io.BytesIO()
     chunk = bytes(1 << 20)
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        with archive.open("layer.npy", "w", force_zip64=True) as member:
-            member.write(_npy_header("<f8", (decompressed_bytes // 8,)))
-            for _ in range(decompressed_bytes // len(chunk)):
-                member.write(chunk)
+    with (
+        zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+        archive.open("layer.npy", "w", force_zip64=True) as member,
+    ):
+        member.write(_npy_header("<f8", (decompressed_bytes // 8,)))
+        for _ in range(decompressed_bytes // len(chunk)):
+            member.write(chunk)
     return buffer.getvalue()
 
 
@@ -158,58 +160,141 @@ def _gzip_body() -> BadRequest:
 
 PAYLOADS: dict[str, Callable[[], BadRequest]] = {
     # Gradient samples as JSON: the profiler's own checks.
-    "dense-ragged-rows": lambda: _json("/v1/profiles", _profile({"format": "dense", "values": [[1.0, MARKER_FLOAT], [MARKER_FLOAT]]}), 422),
-    "dense-one-step": lambda: _json("/v1/profiles", _profile({"format": "dense", "values": [[MARKER_FLOAT, 1.0]]}), 422),
-    "dense-zero-coordinates": lambda: _json("/v1/profiles", _profile({"format": "dense", "values": [[], []]}, training_steps=918273645), 422),
-    "dense-non-numeric": lambda: _json("/v1/profiles", _profile({"format": "dense", "values": [[TEXT_MARKER, 1.0], [1.0, 2.0]]}), 422),
-    "dense-boolean-values": lambda: _json("/v1/profiles", _profile({"format": "dense", "values": [[True, MARKER_FLOAT], [1.0, 2.0]]}), 422),
-    "coo-nan-value": lambda: _json_with_literal("/v1/profiles", _profile(_coo(values=[MARKER_FLOAT, "@@"])), "NaN", 422),
-    "coo-negative-infinity": lambda: _json_with_literal("/v1/profiles", _profile(_coo(values=[MARKER_FLOAT, "@@"])), "-Infinity", 422),
-    "parameters-1e999": lambda: _json_with_literal("/v1/profiles", _profile({**_valid_dense(), "parameters": "@@"}), f"[{NUMBER_MARKER}, 1e999, 1.0]", 422),
+    "dense-ragged-rows": lambda: _json(
+        "/v1/profiles", _profile({"format": "dense", "values": [[1.0, MARKER_FLOAT], [MARKER_FLOAT]]}), 422
+    ),
+    "dense-one-step": lambda: _json(
+        "/v1/profiles", _profile({"format": "dense", "values": [[MARKER_FLOAT, 1.0]]}), 422
+    ),
+    "dense-zero-coordinates": lambda: _json(
+        "/v1/profiles", _profile({"format": "dense", "values": [[], []]}, training_steps=918273645), 422
+    ),
+    "dense-non-numeric": lambda: _json(
+        "/v1/profiles", _profile({"format": "dense", "values": [[TEXT_MARKER, 1.0], [1.0, 2.0]]}), 422
+    ),
+    "dense-boolean-values": lambda: _json(
+        "/v1/profiles", _profile({"format": "dense", "values": [[True, MARKER_FLOAT], [1.0, 2.0]]}), 422
+    ),
+    "coo-nan-value": lambda: _json_with_literal(
+        "/v1/profiles", _profile(_coo(values=[MARKER_FLOAT, "@@"])), "NaN", 422
+    ),
+    "coo-negative-infinity": lambda: _json_with_literal(
+        "/v1/profiles", _profile(_coo(values=[MARKER_FLOAT, "@@"])), "-Infinity", 422
+    ),
+    "parameters-1e999": lambda: _json_with_literal(
+        "/v1/profiles",
+        _profile({**_valid_dense(), "parameters": "@@"}),
+        f"[{NUMBER_MARKER}, 1e999, 1.0]",
+        422,
+    ),
     "coo-index-out-of-range": lambda: _json("/v1/profiles", _profile(_coo(index=[1, 4])), 422),
     "coo-negative-step": lambda: _json("/v1/profiles", _profile(_coo(step=[-1, 0])), 422),
-    "coo-duplicate-coordinates": lambda: _json("/v1/profiles", _profile(_coo(step=[1, 1], index=[2, 2])), 422),
+    "coo-duplicate-coordinates": lambda: _json(
+        "/v1/profiles", _profile(_coo(step=[1, 1], index=[2, 2])), 422
+    ),
     "coo-lengths-disagree": lambda: _json("/v1/profiles", _profile(_coo(step=[0, 1, 2])), 422),
     "coo-shape-2^40-squared": lambda: _json("/v1/profiles", _profile(_coo(shape=[2**40, 2**40])), 413, 422),
     "coo-index-beyond-int64": lambda: _json("/v1/profiles", _profile(_coo(index=[10**30, 1])), 422),
     "coo-shape-one-dimension": lambda: _json("/v1/profiles", _profile(_coo(shape=[3])), 422),
-    "step-norms-disagree-with-shape": lambda: _json("/v1/profiles", _profile({**_valid_dense(), "step_norms": [MARKER_FLOAT]}), 422),
+    "step-norms-disagree-with-shape": lambda: _json(
+        "/v1/profiles", _profile({**_valid_dense(), "step_norms": [MARKER_FLOAT]}), 422
+    ),
     # JSON documents that are malformed or of the wrong shape.
     "deeply-nested-values": _deep_values,
     "million-element-list-for-a-scalar": _million_element_scalar,
-    "integer-of-5000-digits": lambda: _json_with_literal("/v1/profiles", _profile(_valid_dense(), training_steps="@@"), "9" * 5000, 400, 422),
-    "wrong-types": lambda: _json("/v1/profiles", {"gradients": TEXT_MARKER, "framework": 3, "training_steps": {"x": TEXT_MARKER}}, 422),
+    "integer-of-5000-digits": lambda: _json_with_literal(
+        "/v1/profiles", _profile(_valid_dense(), training_steps="@@"), "9" * 5000, 400, 422
+    ),
+    "wrong-types": lambda: _json(
+        "/v1/profiles", {"gradients": TEXT_MARKER, "framework": 3, "training_steps": {"x": TEXT_MARKER}}, 422
+    ),
     "unknown-field": lambda: _json("/v1/profiles", _profile(_valid_dense(), extra_field=TEXT_MARKER), 422),
-    "unknown-sample-format": lambda: _json("/v1/profiles", _profile({"format": TEXT_MARKER, "values": [[1.0], [2.0]]}), 422),
+    # Field paths are reported, but a name of attacker-chosen length is cut short before the marker.
+    "unknown-field-with-10k-name": lambda: _json(
+        "/v1/profiles", _profile(_valid_dense(), **{"n" * 10_000 + TEXT_MARKER: 1}), 422
+    ),
+    "unknown-sample-format": lambda: _json(
+        "/v1/profiles", _profile({"format": TEXT_MARKER, "values": [[1.0], [2.0]]}), 422
+    ),
     "duplicate-keys": _duplicate_keys,
     "top-level-array": lambda: _json("/v1/profiles", [TEXT_MARKER, MARKER_FLOAT], 422),
-    "non-utf8-text": lambda: _raw_json("/v1/profiles", b'{"gradients": {"layer": "' + TEXT_MARKER.encode() + b'\xc3\x28\xff"}}', 400),
+    "non-utf8-text": lambda: _raw_json(
+        "/v1/profiles", b'{"gradients": {"layer": "' + TEXT_MARKER.encode() + b'\xc3\x28\xff"}}', 400
+    ),
     "truncated-json": lambda: _raw_json("/v1/profiles", json.dumps(_profile(_coo()))[:-7], 400),
     "gzip-encoded-body": _gzip_body,
-    "text-plain-body": lambda: BadRequest("/v1/profiles", TEXT_MARKER.encode(), {"content-type": "text/plain"}, (415,)),
+    "text-plain-body": lambda: BadRequest(
+        "/v1/profiles", TEXT_MARKER.encode(), {"content-type": "text/plain"}, (415,)
+    ),
     # Multipart forms.
-    "empty-multipart": lambda: BadRequest("/v1/profiles", b"--BOUNDARY--\r\n", {"content-type": "multipart/form-data; boundary=BOUNDARY"}, (400, 422)),
-    "multipart-without-boundary": lambda: BadRequest("/v1/profiles", TEXT_MARKER.encode(), {"content-type": "multipart/form-data"}, (400,)),
+    "empty-multipart": lambda: BadRequest(
+        "/v1/profiles",
+        b"--BOUNDARY--\r\n",
+        {"content-type": "multipart/form-data; boundary=BOUNDARY"},
+        (400, 422),
+    ),
+    "multipart-without-boundary": lambda: BadRequest(
+        "/v1/profiles", TEXT_MARKER.encode(), {"content-type": "multipart/form-data"}, (400,)
+    ),
     "two-gradients-parts": _two_gradient_parts,
-    "form-field-wrong-type": lambda: _multipart("/v1/profiles", 422, files=[("gradients", ("g.npy", _npy(np.ones((3, 2), np.float32))))], data={"training_steps": TEXT_MARKER}),
-    "form-field-unexpected": lambda: _multipart("/v1/profiles", 422, files=[("gradients", ("g.npy", _npy(np.ones((3, 2), np.float32))))], data={"zq_field": TEXT_MARKER}),
-    "form-request-not-json": lambda: _multipart("/v1/recommendations", 400, files=[("gradients", ("g.npy", _npy(np.ones((3, 2), np.float32))))], data={"request": "{" + TEXT_MARKER}),
+    "form-field-wrong-type": lambda: _multipart(
+        "/v1/profiles",
+        422,
+        files=[("gradients", ("g.npy", _npy(np.ones((3, 2), np.float32))))],
+        data={"training_steps": TEXT_MARKER},
+    ),
+    "form-field-unexpected": lambda: _multipart(
+        "/v1/profiles",
+        422,
+        files=[("gradients", ("g.npy", _npy(np.ones((3, 2), np.float32))))],
+        data={"zq_field": TEXT_MARKER},
+    ),
+    "form-request-not-json": lambda: _multipart(
+        "/v1/recommendations",
+        400,
+        files=[("gradients", ("g.npy", _npy(np.ones((3, 2), np.float32))))],
+        data={"request": "{" + TEXT_MARKER},
+    ),
     # Gradient files.
-    "npy-object-dtype": lambda: _upload("g.npy", _npy(np.array([TEXT_MARKER, {"k": TEXT_MARKER}], dtype=object), allow_pickle=True), 415),
-    "npy-header-claims-1e11-elements": lambda: _upload("g.npy", _npy_header("<f8", (10**11,)) + TEXT_MARKER.encode(), 413),
+    "npy-object-dtype": lambda: _upload(
+        "g.npy", _npy(np.array([TEXT_MARKER, {"k": TEXT_MARKER}], dtype=object), allow_pickle=True), 415
+    ),
+    "npy-header-claims-1e11-elements": lambda: _upload(
+        "g.npy", _npy_header("<f8", (10**11,)) + TEXT_MARKER.encode(), 413
+    ),
     "npy-truncated-data": lambda: _upload("g.npy", _npy(_marker_bytes_array())[:-40], 422),
     "npy-nine-dimensions": lambda: _upload("g.npy", _npy(np.zeros((2, *(1,) * 8), np.float32)), 422),
     "npy-complex-dtype": lambda: _upload("g.npy", _npy(np.full((2, 2), MARKER_FLOAT, np.complex64)), 415),
     "npz-zip-bomb": lambda: _upload("g.npz", _zip_bomb(64 * 1024 * 1024), 413),
     "npz-member-not-npy": lambda: _upload("g.npz", _npz_with_member("notes.txt", TEXT_MARKER.encode()), 422),
-    "safetensors-bf16": lambda: _upload("g.safetensors", _safetensors({"w": _tensor("BF16", [2, 2], 0, 8)}, bytes(8)), 415),
-    "safetensors-offsets-past-the-end": lambda: _upload("g.safetensors", _safetensors({"w": _tensor("F32", [2, 2], 0, 16)}, bytes(8)), 422),
-    "safetensors-overlapping-offsets": lambda: _upload("g.safetensors", _safetensors({"a": _tensor("F32", [2, 2], 0, 16), "b": _tensor("F32", [2, 2], 8, 24)}, bytes(24)), 422),
-    "safetensors-header-length-2^40": lambda: _upload("g.safetensors", _safetensors({}, b"", declared_length=2**40), 413),
+    "safetensors-bf16": lambda: _upload(
+        "g.safetensors", _safetensors({"w": _tensor("BF16", [2, 2], 0, 8)}, bytes(8)), 415
+    ),
+    "safetensors-offsets-past-the-end": lambda: _upload(
+        "g.safetensors", _safetensors({"w": _tensor("F32", [2, 2], 0, 16)}, bytes(8)), 422
+    ),
+    "safetensors-overlapping-offsets": lambda: _upload(
+        "g.safetensors",
+        _safetensors({"a": _tensor("F32", [2, 2], 0, 16), "b": _tensor("F32", [2, 2], 8, 24)}, bytes(24)),
+        422,
+    ),
+    "safetensors-header-length-2^40": lambda: _upload(
+        "g.safetensors", _safetensors({}, b"", declared_length=2**40), 413
+    ),
     "pickle-as-pt": lambda: _upload("model.pt", pickle.dumps({"w": TEXT_MARKER}), 415),
     "pickle-renamed-npy": lambda: _upload("g.npy", pickle.dumps([TEXT_MARKER]), 415),
     "unknown-file-extension": lambda: _upload("g.csv", f"{TEXT_MARKER},1\n2,3\n".encode(), 415),
     # Replays.
-    "replay-unknown-method": lambda: _json("/v1/replays", {"gradients": {"layer": _valid_dense()}, "runs": [{"method": TEXT_MARKER}]}, 422),
-    "replay-trace-out-of-range": lambda: _json("/v1/replays", {"gradients": {"layer": _valid_dense()}, "runs": [{"method": "adagrad"}], "trace_coordinates": {"layer": [918273645]}}, 422),
+    "replay-unknown-method": lambda: _json(
+        "/v1/replays", {"gradients": {"layer": _valid_dense()}, "runs": [{"method": TEXT_MARKER}]}, 422
+    ),
+    "replay-trace-out-of-range": lambda: _json(
+        "/v1/replays",
+        {
+            "gradients": {"layer": _valid_dense()},
+            "runs": [{"method": "adagrad"}],
+            "trace_coordinates": {"layer": [918273645]},
+        },
+        422,
+    ),
 }

@@ -3,7 +3,6 @@
 import io
 import re
 import signal
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,8 +14,8 @@ from benchmarks.hardening.server import RunningServer, running_server
 
 IN_FLIGHT = 20
 GRACEFUL_SECONDS = 60
-# Twenty profiles of this size keep 4 workers busy for several seconds on a 2-core machine.
-STEPS, COORDINATES = 96, 32768
+# Twenty profiles of this size keep 4 workers busy for a few seconds on a 2-core machine.
+STEPS, COORDINATES = 96, 16384
 
 
 def _gradient_file() -> bytes:
@@ -69,6 +68,7 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path) -> None:
         assert exit_status == -signal.SIGTERM, server.log()[-3000:]
         assert stopped_after < GRACEFUL_SECONDS
         log = server.log()
-        assert "Waiting for application shutdown" in log or "Application shutdown complete" in log, log[-3000:]
+        assert "Waiting for application shutdown" in log or "Application shutdown complete" in log, log[
+            -3000:
+        ]
         assert "Traceback" not in log
-        assert isinstance(server.process, subprocess.Popen)

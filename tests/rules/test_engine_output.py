@@ -57,21 +57,46 @@ def test_empty_request_lists_its_assumptions(ruleset: RuleSet) -> None:
     assert answer.rules_version == ruleset.version
 
 
-def test_adagrad_lr_from_parameter_scale(ruleset: RuleSet, make_report: Callable[..., ProfileReport]) -> None:
+@pytest.mark.parametrize(
+    ("parameter_rms", "training_steps", "lr", "bound"),
+    [
+        # target step = parameter RMS / sqrt(training_steps): 1.0 / sqrt(100) = 0.1
+        (1.0, 100, 0.1, ""),
+        # a longer run takes smaller steps: 1.0 / sqrt(2500) = 0.02
+        (1.0, 2_500, 0.02, ""),
+        # 0.05 / sqrt(10^4) = 5e-4 is below Adagrad's default 0.01: the default is the floor
+        (0.05, 10_000, 0.01, "floor"),
+        # 100 / sqrt(4) = 50 is above 30x the default: capped at 0.3
+        (100.0, 4, 0.3, "capped"),
+    ],
+)
+def test_adagrad_lr_from_parameter_scale_and_run_length(
+    ruleset: RuleSet,
+    make_report: Callable[..., ProfileReport],
+    parameter_rms: float,
+    training_steps: int,
+    lr: float,
+    bound: str,
+) -> None:
     report = make_report(
-        sparsity=0.99, rare_coordinate_fraction=0.4, parameter_rms=0.05, adagrad_dying_step=1e7
+        sparsity=0.99, rare_coordinate_fraction=0.4, parameter_rms=parameter_rms, adagrad_dying_step=1e9
     )
-    answer = _recommend(ruleset, report)
+    answer = _recommend(ruleset, report, profile={"training_steps": training_steps})
     assert answer.method == "adagrad"
-    assert answer.hyperparameters["lr"] == pytest.approx(5e-4)
-    assert "0.05" in _rationale(answer, "estimate.lr")
+    assert answer.hyperparameters["lr"] == pytest.approx(lr)
+    text = _rationale(answer, "estimate.lr")
+    assert f"{parameter_rms:.3g}" in text
+    assert f"{training_steps} steps" in text
+    assert (bound in text) if bound else ("floor" not in text and "capped" not in text)
     assert not any(line.startswith("adagrad lr=") for line in answer.assumptions)
 
 
 def test_adagrad_lr_is_the_default_said_as_such_without_parameters(ruleset: RuleSet) -> None:
     answer = _recommend(ruleset, profile={"gradient_sparsity": 0.97, "convex": True})
     assert answer.hyperparameters["lr"] == 0.01
-    assert "adagrad lr=0.01: torch default (no parameter scale measured)" in answer.assumptions
+    assert any(
+        line.startswith("adagrad lr=0.01: torch default (no parameter scale") for line in answer.assumptions
+    )
 
 
 @pytest.mark.parametrize(
@@ -91,14 +116,30 @@ def test_rmsprop_alpha_fits_the_drift(
     assert ("clipped" in _rationale(answer, "estimate.alpha")) is clipped
 
 
-def test_adadelta_eps_from_parameter_scale(
-    ruleset: RuleSet, make_report: Callable[..., ProfileReport]
+@pytest.mark.parametrize(
+    ("parameter_rms", "training_steps", "first_step"),
+    [
+        # target step 1.0 / sqrt(10^4) = 0.01, above torch's default first step sqrt(1e-6 / 0.1) = 3.2e-3
+        (1.0, 10_000, 0.01),
+        # target step 0.1 / sqrt(10^4) = 1e-3 is smaller: the default eps stays
+        (0.1, 10_000, math.sqrt(1e-6 / 0.1)),
+    ],
+)
+def test_adadelta_eps_from_parameter_scale_and_run_length(
+    ruleset: RuleSet,
+    make_report: Callable[..., ProfileReport],
+    parameter_rms: float,
+    training_steps: int,
+    first_step: float,
 ) -> None:
-    answer = _recommend(ruleset, make_report(parameter_rms=0.1), profile={"tuning_budget": 1})
+    answer = _recommend(
+        ruleset,
+        make_report(parameter_rms=parameter_rms),
+        profile={"tuning_budget": 1, "training_steps": training_steps},
+    )
     assert answer.method == "adadelta"
     eps, rho = answer.hyperparameters["eps"], answer.hyperparameters["rho"]
-    first_step = math.sqrt(eps / (1.0 - rho))
-    assert first_step / 0.1 == pytest.approx(ruleset.estimators.adadelta_first_step_fraction, rel=0.01)
+    assert math.sqrt(eps / (1.0 - rho)) == pytest.approx(first_step, rel=0.01)
     assert answer.hyperparameters["lr"] == 1.0
     assert answer.configs.keras.kwargs["learning_rate"] == 1.0
     assert answer.configs.optax.kwargs["learning_rate"] == 1.0

@@ -1,0 +1,11 @@
+"""A short schemathesis pass (every check, fixed seed) against the live server: no failures."""
+
+from benchmarks.hardening.fuzz import SMOKE_EXAMPLES, SMOKE_SEED, run_schemathesis
+from benchmarks.hardening.server import RunningServer
+
+
+def test_schemathesis_finds_nothing(server: RunningServer) -> None:
+    result = run_schemathesis(server.url, seed=SMOKE_SEED, max_examples=SMOKE_EXAMPLES)
+    assert result.exit_code == 0, result.output_tail
+    assert result.cases_generated is not None
+    assert result.cases_generated > 100

@@ -1,0 +1,85 @@
+"""A client trickling its body cannot hold a compute slot past OPTADVISOR_REQUEST_READ_TIMEOUT.
+
+The server has one compute slot and no queue, so the trickler holds everything the API has; it must be
+cut off with a 408 problem while probes keep answering, and the slot must then serve others again.
+"""
+
+import select
+import socket
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from benchmarks.hardening.server import RunningServer, running_server
+
+# Far more body than the trickle can deliver before the deadline: only the deadline can end the request.
+DECLARED_BYTES = 1_000_000
+TRICKLE_INTERVAL = 0.1
+GIVE_UP_AFTER = 60.0
+
+
+@pytest.fixture(scope="module")
+def one_slot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    settings = {"compute_workers": "1", "compute_queue": "0", "request_read_timeout": "2"}
+    with running_server(tmp_path_factory.mktemp("slow"), settings) as running:
+        yield running
+
+
+def _request_head(path: str, content_type: str) -> bytes:
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {DECLARED_BYTES}\r\n\r\n"
+    ).encode()
+
+
+def _trickle_until_answered(port: int, head: bytes, body_start: bytes, url: str) -> tuple[bytes, bool]:
+    """Send `head`, then the body a byte at a time until the server answers; return the answer and
+    whether /healthz answered 200 while the trickle was going on."""
+    sent = 0
+    probes_answered = False
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        connection.sendall(head)
+        started = time.monotonic()
+        body = body_start + b"0" * DECLARED_BYTES
+        while not select.select([connection], [], [], TRICKLE_INTERVAL)[0]:
+            assert time.monotonic() - started < GIVE_UP_AFTER, "the slow sender was never cut off"
+            connection.sendall(body[sent : sent + 1])
+            sent += 1
+            if sent == 5:
+                probes_answered = httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+        connection.settimeout(10)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer, probes_answered
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "body_start"),
+    [
+        ("/v1/replays", "application/json", b'{"gradients": '),
+        (
+            "/v1/profiles",
+            "multipart/form-data; boundary=B",
+            b'--B\r\nContent-Disposition: form-data; name="x"\r\n\r\n',
+        ),
+    ],
+    ids=["json", "multipart"],
+)
+def test_trickled_body_is_cut_off_with_408(
+    one_slot_server: RunningServer, path: str, content_type: str, body_start: bytes
+) -> None:
+    answer, probes_answered = _trickle_until_answered(
+        one_slot_server.port, _request_head(path, content_type), body_start, one_slot_server.url
+    )
+
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:300]
+    assert b"application/problem+json" in answer
+    assert probes_answered
+    # The slot the trickler held is free again.
+    assert httpx.get(f"{one_slot_server.url}/v1/optimizers", timeout=10).status_code == 200
+    dense = {"format": "dense", "values": [[0.01, 0.0], [0.02, 0.1], [0.0, 0.3]]}
+    response = httpx.post(f"{one_slot_server.url}/v1/profiles", json={"gradients": {"g": dense}}, timeout=30)
+    assert response.status_code == 200
