@@ -54,7 +54,9 @@ class CooSampleJSON(_SampleContext):
     """A gradient stream in coordinate (COO) form: listed entries, every other entry exactly zero."""
 
     format: Literal["coo"] = Field(description='"coo": entries listed as (step, index, value) triples.')
-    shape: tuple[StrictInt, StrictInt] = Field(description="[T, D]: steps (>= 2) and coordinates (>= 1).")
+    shape: tuple[Annotated[StrictInt, Field(ge=2)], Annotated[StrictInt, Field(ge=1)]] = Field(
+        description="[T, D]: steps (>= 2) and coordinates (>= 1)."
+    )
     step: list[StrictInt] = Field(description="Step (row, 0-based) of each listed entry.")
     index: list[StrictInt] = Field(description="Coordinate (column, 0-based) of each listed entry.")
     values: list[FiniteFloat] = Field(description="Gradient value of each listed entry.")

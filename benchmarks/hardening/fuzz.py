@@ -42,12 +42,12 @@ class FuzzResult:
 
 
 def run_schemathesis(
-    url: str, *, seed: int, max_time: int | None = None, max_examples: int | None = None
+    url: str, *, seed: int, max_time: int | None = None, max_examples: int | None = None, workers: int = 2
 ) -> FuzzResult:
     """Run `schemathesis run <url>/openapi.json --checks all` and summarise it (exit 0 = no failures)."""
     command = [
         sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG), "--no-color",
-        "run", f"{url}/openapi.json", "--checks", "all", "--seed", str(seed), "--workers", "2",
+        "run", f"{url}/openapi.json", "--checks", "all", "--seed", str(seed), "--workers", str(workers),
         "--request-timeout", "30",
     ]  # fmt: skip
     if max_time is not None:
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def fuzz(url: str) -> FuzzResult:
         if args.smoke:
-            return run_schemathesis(url, seed=SMOKE_SEED, max_examples=SMOKE_EXAMPLES)
+            return run_schemathesis(url, seed=SMOKE_SEED, max_examples=SMOKE_EXAMPLES, workers=1)
         return run_schemathesis(url, seed=args.seed, max_time=args.seconds)
 
     if args.url:
