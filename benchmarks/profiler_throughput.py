@@ -184,6 +184,7 @@ def main() -> None:
     parser.add_argument(
         "--smoke", action="store_true", help=f"a {SMOKE_SHAPE[0]} x {SMOKE_SHAPE[1]} array (CI)"
     )
+    parser.add_argument("--output", type=Path, default=RESULTS, help="JSON file the result is recorded in")
     arguments = parser.parse_args()
 
     shape = SMOKE_SHAPE if arguments.smoke else FULL_SHAPE
@@ -223,10 +224,11 @@ def main() -> None:
         "goal_memory_met": None if growth is None else growth <= GOAL_MEMORY_RATIO * payload,
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "load": os.getloadavg()},
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    recorded = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    output: Path = arguments.output
+    output.parent.mkdir(parents=True, exist_ok=True)
+    recorded = json.loads(output.read_text()) if output.exists() else {}
     recorded[name + ("_smoke" if arguments.smoke else "")] = result
-    RESULTS.write_text(json.dumps(recorded, indent=2) + "\n")
+    output.write_text(json.dumps(recorded, indent=2) + "\n")
     for key, value in result.items():
         print(f"{key:28} {value}")
 

@@ -22,7 +22,7 @@ class _SampleContext(BaseModel):
         default=None,
         description="Parameter values of the D coordinates sent (for scale-aware figures).",
     )
-    parameter_rms: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = Field(
+    parameter_rms: Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)] | None = Field(
         default=None,
         description="Root mean square of the parameter values, when the values themselves are not sent.",
     )

@@ -3,8 +3,8 @@
 from fastapi import Request, Response
 
 from rules import Recommendation
-from service.bodies import read_body
-from service.dependencies import ServicesDep
+from service.bodies import JSON_MEDIA_TYPE, JsonBody, MultipartBody, media_type, read_body
+from service.dependencies import Services, ServicesDep
 from service.examples import (
     RECOMMENDATION_EXAMPLE,
     RECOMMENDATION_FORM_ENCODING,
@@ -16,6 +16,20 @@ from service.routes import api_router
 from service.schemas import RecommendationBody
 
 router = api_router("recommendations")
+
+# A JSON body this small without gradients is a declared-only profile: the rules answer it in well under a
+# millisecond, so it is answered on the event loop instead of queueing behind gradient profiles.
+INLINE_BODY_BYTES = 64 * 1024
+
+
+def _small_json(request: Request) -> bool:
+    declared = request.headers.get("content-length", "")
+    return (
+        media_type(request) == JSON_MEDIA_TYPE
+        and declared.isdigit()
+        and int(declared) <= INLINE_BODY_BYTES
+        and request.headers.get("content-encoding", "identity").strip().lower() == "identity"
+    )
 
 
 @router.post(
@@ -37,10 +51,21 @@ router = api_router("recommendations")
     ),
 )
 async def create_recommendation(request: Request, services: ServicesDep) -> Response:
+    if _small_json(request):
+        small = await read_body(request, multipart=False, max_form_fields=services.settings.max_form_fields)
+        if isinstance(small, JsonBody) and b'"gradients"' not in small.raw:
+            content = recommendation_job(small, services.ruleset, services.job_limits)
+            return Response(content, media_type="application/json")
+        async with services.pool.admit():
+            return await _computed(small, services)
     async with services.pool.admit():
         try:
             body = await read_body(request, multipart=True, max_form_fields=services.settings.max_form_fields)
-            content = await services.pool.run(recommendation_job, body, services.ruleset, services.job_limits)
+            return await _computed(body, services)
         finally:
             await request.close()
+
+
+async def _computed(body: JsonBody | MultipartBody, services: Services) -> Response:
+    content = await services.pool.run(recommendation_job, body, services.ruleset, services.job_limits)
     return Response(content, media_type="application/json")

@@ -2,7 +2,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from profiler import (
     GradientLimitExceeded,
@@ -57,12 +57,18 @@ def test_ragged_rows_name_the_row() -> None:
 
 def test_fewer_than_two_steps() -> None:
     expect(InvalidGradients, {"embedding.weight": dense([[1.0, 2.0]])}, "at least 2 steps")
-    expect(InvalidGradients, {"embedding.weight": coo([1, 4], [], [], [])}, "at least 2 steps")
 
 
 def test_no_coordinates() -> None:
     expect(InvalidGradients, {"embedding.weight": dense([[], []])}, "at least 1 coordinate")
-    expect(InvalidGradients, {"embedding.weight": coo([3, 0], [], [], [])}, "at least 1 coordinate")
+
+
+@pytest.mark.parametrize(("shape", "position"), [([1, 4], 0), ([3, 0], 1), ([-2, 4], 0)])
+def test_coo_shape_bounds_are_part_of_the_schema(shape: list[int], position: int) -> None:
+    with pytest.raises(ValidationError) as caught:
+        ADAPTER.validate_python({"embedding.weight": coo(shape, [], [], [])})
+    (error,) = caught.value.errors()
+    assert error["loc"] == ("embedding.weight", "coo", "shape", position)
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""A full compute queue answers 503 with Retry-After at once, while probes keep answering."""
+"""A full compute queue answers 503 with Retry-After at once, while probes and declared-only
+recommendations keep answering."""
 
 import socket
 import time
@@ -30,7 +31,7 @@ def _hold_a_slot(port: int) -> socket.socket:
     """Start a request whose body never finishes arriving: it is admitted and keeps the only slot."""
     held = socket.create_connection(("127.0.0.1", port))
     held.sendall(
-        b"POST /v1/recommendations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"POST /v1/profiles HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         b"Content-Length: 100\r\n\r\n{"
     )
     return held
@@ -49,7 +50,7 @@ def test_saturated_server_answers_503_with_retry_after(one_slot_server: LiveServ
     try:
         # The held request is admitted as soon as its headers are parsed; poll until it is.
         for _ in range(100):
-            refused = httpx.post(f"{one_slot_server.url}/v1/recommendations", json={})
+            refused = httpx.post(f"{one_slot_server.url}/v1/profiles", json={})
             if refused.status_code == 503:
                 break
             time.sleep(0.05)
@@ -57,6 +58,12 @@ def test_saturated_server_answers_503_with_retry_after(one_slot_server: LiveServ
         assert refused.headers["retry-after"] == "3"
         assert refused.headers["content-type"] == "application/problem+json"
         assert httpx.get(f"{one_slot_server.url}/healthz").status_code == 200
+        # A declared-only recommendation needs no compute slot: it is answered on the event loop.
+        declared = httpx.post(
+            f"{one_slot_server.url}/v1/recommendations", json={"profile": {"tuning_budget": 1}}
+        )
+        assert declared.status_code == 200
+        assert len(declared.json()["tuning_plan"]) == 1
         metrics = httpx.get(f"{one_slot_server.url}/metrics").text
         assert "optadvisor_compute_rejected_total 1.0" in metrics
         # The slow sender itself is cut off by the read deadline with a 408 problem.
@@ -65,7 +72,8 @@ def test_saturated_server_answers_503_with_retry_after(one_slot_server: LiveServ
         assert b"application/problem+json" in answer
     finally:
         held.close()
-    assert httpx.post(f"{one_slot_server.url}/v1/recommendations", json={}).status_code == 200
+    # The slot is free again: the next profile request is admitted (and refused only for its content).
+    assert httpx.post(f"{one_slot_server.url}/v1/profiles", json={}).status_code == 422
 
 
 def test_pool_refuses_beyond_workers_plus_queue() -> None:

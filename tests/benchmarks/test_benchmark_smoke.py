@@ -1,0 +1,64 @@
+"""Each speed benchmark's --smoke mode runs end to end and reports the figures it exists to measure.
+
+The full runs are not part of the suite (they take minutes and their numbers need a quiet machine); these
+check that the scripts still work and still produce their ratios.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(*arguments: str) -> str:
+    finished = subprocess.run(
+        [sys.executable, *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    return finished.stdout
+
+
+def test_optimizer_step_smoke_reports_a_ratio_per_method(tmp_path: Path) -> None:
+    output = tmp_path / "optimizer_step.json"
+    _run("benchmarks/optimizer_step.py", "--smoke", "--output", str(output))
+    report = json.loads(output.read_text())
+    for by_method in report["results"].values():
+        assert set(by_method) == {"adagrad", "rmsprop", "adadelta", "adam", "adamw", "sgd"}
+        for figures in by_method.values():
+            assert figures["ratio"] > 0
+
+
+def test_engine_latency_smoke_reports_microseconds(tmp_path: Path) -> None:
+    output = tmp_path / "engine_latency.json"
+    _run("benchmarks/engine_latency.py", "--smoke", "--output", str(output))
+    report = json.loads(output.read_text())
+    assert report["results"]
+    for figures in report["results"].values():
+        assert figures["engine_median_us"] > 0
+
+
+@pytest.mark.parametrize("mode", ["--in-process", "--spawn"])
+def test_profiler_throughput_smoke_reports_rate_and_memory(mode: str, tmp_path: Path) -> None:
+    output = tmp_path / "profiler_throughput.json"
+    printed = _run("benchmarks/profiler_throughput.py", mode, "--smoke", "--output", str(output))
+    assert json.loads(output.read_text())
+    figures = dict(line.split(maxsplit=1) for line in printed.splitlines() if line.strip())
+    assert float(figures["mb_per_s"]) > 0
+    assert float(figures["ratio_to_numpy_pass"]) > 0
+    assert float(figures["peak_rss_growth_to_payload"]) >= 0
+
+
+def test_capture_overhead_smoke_reports_both_models() -> None:
+    report = json.loads(_run("benchmarks/capture_overhead.py", "--smoke"))
+    assert {model["model"] for model in report["models"]} == {"mlp", "cnn"}
+    for model in report["models"]:
+        assert model["captured_ms_per_step"] > 0
