@@ -83,31 +83,24 @@ class Adadelta(AdaptiveOptimizer):
             if not state:
                 state["square_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
                 state["acc_delta"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+                state["delta"] = torch.zeros_like(param, memory_format=torch.preserve_format)
         self._advance_steps(params)
-        for param in params:
-            # Free last step's δ first so the allocator can hand its memory to this step's δ.
-            self.state[param].pop("delta", None)
         rho: float = group["rho"]
         eps: float = group["eps"]
-        grads = apply_weight_decay(group, params, gradients(params, maximize=group["maximize"]))
-        square_avgs = [self.state[p]["square_avg"] for p in params]
-        acc_deltas = [self.state[p]["acc_delta"] for p in params]
-        torch._foreach_mul_(square_avgs, rho)
-        torch._foreach_addcmul_(square_avgs, grads, grads, value=1 - rho)
-        stds = torch._foreach_add(square_avgs, eps)
-        torch._foreach_sqrt_(stds)
-        deltas = torch._foreach_add(acc_deltas, eps)
-        torch._foreach_sqrt_(deltas)
-        torch._foreach_div_(deltas, stds)
-        torch._foreach_mul_(deltas, grads)
-        torch._foreach_mul_(acc_deltas, rho)
-        torch._foreach_addcmul_(acc_deltas, deltas, deltas, value=1 - rho)
         scale = group["lr"] if group["ascend"] else -group["lr"]
-        torch._foreach_add_(params, deltas, alpha=scale)
-        # δ is a temporary of this step anyway; keeping it costs no copy.
-        for param, delta in zip(params, deltas, strict=True):
-            self.state[param]["delta"] = delta
-            self.state[param]["delta_scale"] = scale
+        grads = apply_weight_decay(group, params, gradients(params, maximize=group["maximize"]))
+        # One tensor at a time, as torch's single-tensor path does: the temporary std lives for one
+        # tensor only, so the allocator hands the same block back, where a foreach version would allocate
+        # (and page in) a model-sized temporary on every step.
+        for param, grad in zip(params, grads, strict=True):
+            state = self.state[param]
+            square_avg, acc_delta, delta = state["square_avg"], state["acc_delta"], state["delta"]
+            square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)
+            std = square_avg.add(eps).sqrt_()
+            torch.add(acc_delta, eps, out=delta).sqrt_().div_(std).mul_(grad)
+            acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
+            param.add_(delta, alpha=scale)
+            state["delta_scale"] = scale
 
     def effective_step_size(self, param: Tensor) -> Tensor:
         group = self.param_group_of(param)

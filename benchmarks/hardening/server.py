@@ -49,9 +49,14 @@ class RunningServer:
 
 @contextmanager
 def running_server(
-    log_dir: Path, settings: Mapping[str, str] | None = None, ready_timeout: float = 90.0
+    log_dir: Path,
+    settings: Mapping[str, str] | None = None,
+    ready_timeout: float = 90.0,
+    module: str = "service.cli",
 ) -> Iterator[RunningServer]:
     """Yield a ready server configured by `settings` ({"compute_workers": "4"} → OPTADVISOR_COMPUTE_WORKERS).
+
+    `module` is run as `python -m <module> serve`; another module serving another app must answer GET /readyz.
 
     Inherited OPTADVISOR_* variables are dropped so that only `settings` configure it. On exit the server
     gets SIGTERM (then SIGKILL if it is still running after its graceful timeout plus a margin).
@@ -62,7 +67,7 @@ def running_server(
     env["OPTADVISOR_HOST"] = "127.0.0.1"
     env["OPTADVISOR_PORT"] = str(port)
     log_path = log_dir / f"server-{port}.log"
-    command = [sys.executable, "-m", "service.cli", "serve"]
+    command = [sys.executable, "-m", module, "serve"]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=REPOSITORY, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = RunningServer(url=f"http://127.0.0.1:{port}", port=port, process=process, log_path=log_path)
