@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 import rules
 from profiler import Limits
+from service.answer_cache import AnswerCache
 from service.compute import ComputePool
 from service.dependencies import Services
 from service.docs import install_docs
@@ -19,6 +20,9 @@ from service.openapi import install_openapi
 from service.routes import catalogue, probes, profiles, recommendations, replays, ruleset
 from service.schemas import ProfileRequest, RecommendationBody, ReplayRequest
 from service.settings import Settings
+
+# Room for a few thousand distinct declared profiles (an answer is about 5 kB).
+DECLARED_ANSWER_CACHE_BYTES = 16 * 1024 * 1024
 
 DESCRIPTION = (
     "Measures your gradients, replays them through Adagrad, RMSprop, Adadelta, Adam/AdamW and SGD in torch, "
@@ -45,6 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             pool=ComputePool(
                 settings.compute_workers, settings.compute_queue, settings.retry_after_seconds, metrics
             ),
+            declared_answers=AnswerCache(DECLARED_ANSWER_CACHE_BYTES),
+            metrics=metrics,
         )
         yield
 

@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from rules import RuleSet
+from service.answer_cache import AnswerCache
 from service.compute import ComputePool
 from service.jobs import JobLimits
+from service.metrics import Metrics
 from service.problems import ProblemError
 from service.settings import Settings
 
@@ -21,9 +23,12 @@ class Services:
     job_limits: JobLimits
     ruleset: RuleSet
     pool: ComputePool
+    declared_answers: AnswerCache
+    metrics: Metrics
 
 
-def get_services(request: Request) -> Services:
+# Both dependencies are async: a plain `def` dependency would be run in the thread pool on every request.
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -41,7 +46,7 @@ def _presented_key(request: Request) -> str | None:
     return None
 
 
-def require_api_key(request: Request) -> None:
+async def require_api_key(request: Request) -> None:
     """Refuse the request with 401 unless it carries one of the configured keys (no-op when none are set)."""
     settings: Settings = request.app.state.settings
     if not settings.api_keys:

@@ -34,6 +34,12 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.declared_cache_hits = Counter(
+            "optadvisor_declared_cache_hits",
+            "Declared-only recommendations answered from the cache of earlier identical requests.",
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         """The registry in Prometheus text exposition format."""
         return generate_latest(self.registry)

@@ -54,8 +54,7 @@ async def create_recommendation(request: Request, services: ServicesDep) -> Resp
     if _small_json(request):
         small = await read_body(request, multipart=False, max_form_fields=services.settings.max_form_fields)
         if isinstance(small, JsonBody) and b'"gradients"' not in small.raw:
-            content = recommendation_job(small, services.ruleset, services.job_limits)
-            return Response(content, media_type="application/json")
+            return Response(_declared_answer(small, services), media_type="application/json")
         async with services.pool.admit():
             return await _computed(small, services)
     async with services.pool.admit():
@@ -64,6 +63,16 @@ async def create_recommendation(request: Request, services: ServicesDep) -> Resp
             return await _computed(body, services)
         finally:
             await request.close()
+
+
+def _declared_answer(body: JsonBody, services: Services) -> bytes:
+    cached = services.declared_answers.get(body.raw)
+    if cached is not None:
+        services.metrics.declared_cache_hits.inc()
+        return cached
+    content = recommendation_job(body, services.ruleset, services.job_limits)
+    services.declared_answers.put(body.raw, content)
+    return content
 
 
 async def _computed(body: JsonBody | MultipartBody, services: Services) -> Response:
