@@ -6,7 +6,7 @@ optimizers included. The reference, timed in the same run on the same array, is 
 
 Modes:
     --in-process      load the file with profiler.samples_from_file and call profiler.profile directly
-    --spawn           start `uvicorn service.app:app` on a free port (limits raised) and POST to it
+    --spawn           start `optadvisor serve` on a free port (limits raised) and POST to it
     --url URL         POST to a running server (default http://127.0.0.1:8000)
 Add --smoke for a small array (seconds; for CI). Writes benchmarks/results/profiler_throughput.json.
 
@@ -21,8 +21,6 @@ import gc
 import json
 import os
 import platform
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,6 +36,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import profiler
+from benchmarks.server import running_server
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "profiler_throughput.json"
@@ -107,43 +106,16 @@ def run_in_process(path: Path, shape: tuple[int, int]) -> dict[str, float]:
     return {"seconds": seconds, "baseline_rss": baseline, "peak_rss": peak()}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def spawned_server(payload_bytes: int, elements: int) -> Iterator[tuple[str, int]]:
-    """A uvicorn child serving service.app:app with limits raised for the payload; yields (url, pid)."""
-    port = free_port()
-    environment = dict(
-        os.environ,
-        OPTADVISOR_MAX_REQUEST_BYTES=str(2 * payload_bytes + (1 << 20)),
-        OPTADVISOR_MAX_ELEMENTS=str(elements),
-        OPTADVISOR_LOG_LEVEL="WARNING",
-    )
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "service.app:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=environment,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.2)
-        yield url, server.pid
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    """`optadvisor serve` with limits raised for the payload, on a free port; yields (url, pid)."""
+    settings = {
+        "max_request_bytes": str(2 * payload_bytes + (1 << 20)),
+        "max_elements": str(elements),
+        "log_level": "WARNING",
+    }
+    with tempfile.TemporaryDirectory() as logs, running_server(Path(logs), settings) as server:
+        yield server.url, server.process.pid
 
 
 def post(url: str, path: Path) -> float:

@@ -8,7 +8,7 @@ Three targets, driven in turn by the same load generator with the same connectio
   bare      benchmarks/bare_app.py: one endpoint returning the declared answer as constant JSON;
   declared  the service answering a declared profile (answered on the event loop);
   dense     the service answering a 64 x 4,096 dense gradient sample sent as JSON (the compute pool).
-Both servers run under `optadvisor serve` on loopback (benchmarks/hardening/server.py) with identical
+Both servers run under `optadvisor serve` on loopback (benchmarks/server.py) with identical
 OPTADVISOR_* settings: the defaults, except a compute queue as deep as the connection count, so that the dense
 target measures work rather than 503s. The load generator is `wrk` when installed (a separate process, Lua
 script for the POST body), otherwise `python -m benchmarks.http_load` (asyncio + httpx, a separate process).
@@ -37,7 +37,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bare_app import DECLARED_REQUEST
-from benchmarks.hardening.server import REPOSITORY, running_server
+from benchmarks.server import REPOSITORY, running_server
 
 RESULTS_PATH = REPOSITORY / "benchmarks" / "results" / "service_throughput.json"
 ENDPOINT = "/v1/recommendations"

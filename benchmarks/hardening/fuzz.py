@@ -23,7 +23,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks.hardening.server import REPOSITORY, running_server
+from benchmarks.server import REPOSITORY, running_server
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 RESULTS = REPOSITORY / "benchmarks" / "results" / "hardening_fuzz.json"

@@ -34,7 +34,7 @@ import psutil
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks.hardening.server import REPOSITORY, running_server
+from benchmarks.server import REPOSITORY, running_server
 
 RESULTS_DIR = REPOSITORY / "benchmarks" / "results"
 MIB = 1024 * 1024

@@ -26,7 +26,7 @@ import httpx
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks.hardening.server import REPOSITORY, running_server
+from benchmarks.server import REPOSITORY, running_server
 
 RESULTS = REPOSITORY / "benchmarks" / "results" / "hardening_slowloris.json"
 

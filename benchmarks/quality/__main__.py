@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -27,7 +28,7 @@ from benchmarks.quality.harness import (
 )
 from benchmarks.quality.report import markdown, plot_curves, to_json, write_json
 from benchmarks.quality.runner import run_tasks
-from benchmarks.quality.server import REPOSITORY, spawned_server
+from benchmarks.server import REPOSITORY, running_server
 
 SMOKE_PROBLEMS = ("sparse_logreg_short", "digits_mlp")
 SMOKE_STEPS = 20
@@ -38,7 +39,7 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.quality", description=__doc__.split("\n")[0])
     server = parser.add_mutually_exclusive_group(required=True)
     server.add_argument("--url", help="base URL of a running optadvisor server")
-    server.add_argument("--spawn", action="store_true", help="start uvicorn service.app:app on a free port")
+    server.add_argument("--spawn", action="store_true", help="start `optadvisor serve` on a free port")
     parser.add_argument("--smoke", action="store_true", help="1 seed, budget 1, 2 problems, 20 steps")
     parser.add_argument("--problems", nargs="+", help="subset of problems (default: all)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
@@ -56,8 +57,11 @@ def make_plan(arguments: argparse.Namespace) -> BenchmarkPlan:
 
 @contextmanager
 def server_url(arguments: argparse.Namespace) -> Iterator[str]:
-    with spawned_server() if arguments.spawn else nullcontext(arguments.url) as url:
-        yield url
+    if not arguments.spawn:
+        yield arguments.url
+        return
+    with tempfile.TemporaryDirectory() as logs, running_server(Path(logs)) as server:
+        yield server.url
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,7 +3,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from benchmarks.hardening.server import RunningServer, running_server
+from benchmarks.server import RunningServer, running_server
 
 # Big enough for a 10^6-element JSON list to reach the parser; small enough to keep memory checks meaningful.
 BODY_LIMIT = 16 * 1024 * 1024

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from bad_payloads import MARKERS, PAYLOADS
 
-from benchmarks.hardening.server import RunningServer
+from benchmarks.server import RunningServer
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 

@@ -1,7 +1,7 @@
 """A short schemathesis pass (every check, fixed seed) against the live server: no failures."""
 
 from benchmarks.hardening.fuzz import SMOKE_EXAMPLES, SMOKE_SEED, run_schemathesis
-from benchmarks.hardening.server import RunningServer
+from benchmarks.server import RunningServer
 
 
 def test_schemathesis_finds_nothing(server: RunningServer) -> None:

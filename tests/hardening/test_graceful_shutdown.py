@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from benchmarks.hardening.server import RunningServer, running_server
+from benchmarks.server import RunningServer, running_server
 
 IN_FLIGHT = 20
 GRACEFUL_SECONDS = 60

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from benchmarks.hardening.server import RunningServer, running_server
+from benchmarks.server import RunningServer, running_server
 
 # Far more body than the trickle can deliver before the deadline: only the deadline can end the request.
 DECLARED_BYTES = 1_000_000
@@ -51,8 +51,13 @@ def _trickle_until_answered(port: int, head: bytes, body_start: bytes, url: str)
                 probes_answered = httpx.get(f"{url}/healthz", timeout=5).status_code == 200
         connection.settimeout(10)
         answer = b""
-        while chunk := connection.recv(65536):
-            answer += chunk
+        try:
+            while chunk := connection.recv(65536):
+                answer += chunk
+        except ConnectionResetError:
+            # The server closed with trickled bytes still unread in its socket, so its kernel sent a
+            # reset, which can overtake the 408 it had just written; the server's log then has the 408.
+            pass
     return answer, probes_answered
 
 
@@ -75,8 +80,11 @@ def test_trickled_body_is_cut_off_with_408(
         one_slot_server.port, _request_head(path, content_type), body_start, one_slot_server.url
     )
 
-    assert answer.startswith(b"HTTP/1.1 408"), answer[:300]
-    assert b"application/problem+json" in answer
+    if answer:
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:300]
+        assert b"application/problem+json" in answer
+    else:
+        assert f'"message": "POST {path} 408"' in one_slot_server.log()
     assert probes_answered
     # The slot the trickler held is free again.
     assert httpx.get(f"{one_slot_server.url}/v1/optimizers", timeout=10).status_code == 200

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-REPOSITORY = Path(__file__).resolve().parents[2]
+REPOSITORY = Path(__file__).resolve().parents[1]
 
 
 class ServerStartError(RuntimeError):
