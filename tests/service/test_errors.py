@@ -161,3 +161,32 @@ def test_request_id_is_echoed_and_logged(api: httpx.Client, server) -> None:  # 
     assert len(generated) == 32
     logged = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
     assert any(entry.get("request_id") == "trace-42.a" and entry.get("status") == 200 for entry in logged)
+
+
+@pytest.mark.parametrize(
+    ("body", "location"),
+    [
+        ({"profile": {"gradient_sparsity": 1.5}}, ("body", "profile", "gradient_sparsity")),
+        ({"profile": {"gradient_sparsity": -0.1}}, ("body", "profile", "gradient_sparsity")),
+        ({"profile": {"tuning_budget": 0}}, ("body", "profile", "tuning_budget")),
+        ({"profile": {"model_family": "gan"}}, ("body", "profile", "model_family")),
+        ({"framework": "mxnet"}, ("body", "framework")),
+        ({"candidates": ["adagrad", "lion"]}, ("body", "candidates")),
+        ({"candidates": []}, ("body", "candidates")),
+    ],
+    ids=[
+        "sparsity-above-1",
+        "sparsity-below-0",
+        "budget-0",
+        "family",
+        "framework",
+        "candidate",
+        "no-candidates",
+    ],
+)
+def test_each_invalid_recommendation_field_is_422_naming_it(
+    api: httpx.Client, body: dict[str, object], location: tuple[str, ...]
+) -> None:
+    problem = assert_problem(api.post("/v1/recommendations", json=body), 422)
+    locations = [tuple(error["loc"]) for error in problem["errors"]]  # type: ignore[union-attr]
+    assert any(found[: len(location)] == location for found in locations), locations
