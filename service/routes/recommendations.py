@@ -59,7 +59,12 @@ async def create_recommendation(request: Request, services: ServicesDep) -> Resp
             return await _computed(small, services)
     async with services.pool.admit():
         try:
-            body = await read_body(request, multipart=True, max_form_fields=services.settings.max_form_fields)
+            body = await read_body(
+                request,
+                multipart=True,
+                max_form_fields=services.settings.max_form_fields,
+                max_upload_bytes=services.settings.max_request_bytes,
+            )
             return await _computed(body, services)
         finally:
             await request.close()
