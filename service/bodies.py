@@ -18,6 +18,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
 from service.problems import FieldError, ProblemError
+from service.settings import Settings
 
 JSON_MEDIA_TYPE = "application/json"
 MULTIPART_MEDIA_TYPE = "multipart/form-data"
@@ -187,11 +188,8 @@ async def _multipart_form(request: Request, max_form_fields: int, max_upload_byt
         raise ProblemError(400, f"The multipart body cannot be parsed: {error.message}") from None
 
 
-async def read_body(
-    request: Request, *, multipart: bool, max_form_fields: int, max_upload_bytes: int = 0
-) -> JsonBody | MultipartBody:
-    """Read a JSON or (where the endpoint takes one, `max_upload_bytes` then bounding the upload held in
-    memory) multipart body; other types and encodings get 415."""
+async def read_body(request: Request, settings: Settings, *, multipart: bool) -> JsonBody | MultipartBody:
+    """Read a JSON or (where the endpoint takes one) multipart body; other types and encodings get 415."""
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding != "identity":
         raise ProblemError(
@@ -201,7 +199,7 @@ async def read_body(
     if kind == JSON_MEDIA_TYPE:
         return JsonBody(await request.body())
     if multipart and kind == MULTIPART_MEDIA_TYPE:
-        form = await _multipart_form(request, max_form_fields, max_upload_bytes)
+        form = await _multipart_form(request, settings.max_form_fields, settings.max_request_bytes)
         fields = {name: value for name, value in form.multi_items() if isinstance(value, str)}
         upload = form.get("gradients")
         if upload is not None and not isinstance(upload, UploadFile):

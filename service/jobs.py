@@ -79,8 +79,8 @@ def recommendation_job(body: JsonBody | MultipartBody, ruleset: rules.RuleSet, l
     if samples is not None:
         training_steps = request.profile.training_steps
         measured = profiler.profile(samples, training_steps=training_steps, framework=request.framework)
-    domain_request = rules.RecommendationRequest.model_validate(request.model_dump(exclude={"gradients"}))
-    return rules.recommend(domain_request, ruleset, measured).model_dump_json().encode()
+    # RecommendationBody extends rules.RecommendationRequest, so the engine takes it as it is.
+    return rules.recommend(request, ruleset, measured).model_dump_json().encode()
 
 
 def replay_job(body: JsonBody, limits: JobLimits) -> bytes:

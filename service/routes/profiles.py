@@ -30,12 +30,7 @@ router = api_router("profiles")
 async def create_profile(request: Request, services: ServicesDep) -> Response:
     async with services.pool.admit():
         try:
-            body = await read_body(
-                request,
-                multipart=True,
-                max_form_fields=services.settings.max_form_fields,
-                max_upload_bytes=services.settings.max_request_bytes,
-            )
+            body = await read_body(request, services.settings, multipart=True)
             content = await services.pool.run(profile_job, body, services.job_limits)
         finally:
             await request.close()

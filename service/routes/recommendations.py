@@ -52,19 +52,14 @@ def _small_json(request: Request) -> bool:
 )
 async def create_recommendation(request: Request, services: ServicesDep) -> Response:
     if _small_json(request):
-        small = await read_body(request, multipart=False, max_form_fields=services.settings.max_form_fields)
+        small = await read_body(request, services.settings, multipart=False)
         if isinstance(small, JsonBody) and b'"gradients"' not in small.raw:
             return Response(_declared_answer(small, services), media_type="application/json")
         async with services.pool.admit():
             return await _computed(small, services)
     async with services.pool.admit():
         try:
-            body = await read_body(
-                request,
-                multipart=True,
-                max_form_fields=services.settings.max_form_fields,
-                max_upload_bytes=services.settings.max_request_bytes,
-            )
+            body = await read_body(request, services.settings, multipart=True)
             return await _computed(body, services)
         finally:
             await request.close()

@@ -28,7 +28,7 @@ router = api_router("replays")
 )
 async def create_replay(request: Request, services: ServicesDep) -> Response:
     async with services.pool.admit():
-        body = await read_body(request, multipart=False, max_form_fields=services.settings.max_form_fields)
+        body = await read_body(request, services.settings, multipart=False)
         assert isinstance(body, JsonBody)
         content = await services.pool.run(replay_job, body, services.job_limits)
     return Response(content, media_type="application/json")
