@@ -10,11 +10,15 @@ Each parameter tensor becomes one gradient group. Small tensors are recorded who
 fixed, seeded random subset of coordinates, plus the exact per-step L2 norm and nonzero count of the whole
 tensor, so the profiler can tell which figures are estimates. Recording is a gather by precomputed indices
 into preallocated buffers on the gradient's device: no host synchronisation until the samples are sent.
+float32 and float64 gradients on the CPU are recorded through numpy views of the same buffers, which costs
+a fraction of torch's per-call dispatch and counts nonzeros about six times faster (see `_nonzero_count`).
 """
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
 from client.http import OptadvisorClient
@@ -24,6 +28,36 @@ DEFAULT_MAX_COORDINATES = 4096
 DEFAULT_MAX_TOTAL_VALUES = 1_000_000
 
 
+# A float's bits read as the same-width integer are zero exactly for +0.0 and the minimum exactly for -0.0.
+_SAME_WIDTH_INTEGER: dict[np.dtype[Any], type[np.signedinteger[Any]]] = {
+    np.dtype(np.float32): np.int32,
+    np.dtype(np.float64): np.int64,
+}
+
+
+def _nonzero_count(flat: np.ndarray) -> int:
+    """The exact number of nonzero values of a 1-D float32/float64 array (-0.0 counts as zero).
+
+    Comparing floats (numpy or torch.count_nonzero) takes about 160-190 µs per 262,144 float32 values on the
+    CPU; counting the integer bit patterns takes about 27 µs, and a minimum (about 15 µs) rules out -0.0,
+    which a gradient rarely holds and which then takes the float comparison.
+    """
+    bits = flat.view(_SAME_WIDTH_INTEGER[flat.dtype])
+    if bits.size and bits.min() == np.iinfo(bits.dtype).min:
+        return int(np.count_nonzero(flat))
+    return int(np.count_nonzero(bits))
+
+
+@dataclass
+class _CpuViews:
+    """numpy views sharing memory with a recorder's torch buffers."""
+
+    index: np.ndarray | None
+    values: np.ndarray
+    norms: np.ndarray
+    nonzeros: np.ndarray
+
+
 @dataclass
 class _TensorRecorder:
     """Buffers and sampled coordinates of one parameter tensor."""
@@ -31,10 +65,23 @@ class _TensorRecorder:
     parameter: torch.Tensor
     index: torch.Tensor | None  # None: every coordinate is recorded
     values: torch.Tensor  # [steps, coordinates sampled]
-    squared_norms: torch.Tensor  # [steps], exact over the whole tensor
+    norms: torch.Tensor  # [steps], exact over the whole tensor
     nonzeros: torch.Tensor  # [steps], exact over the whole tensor
+    cpu_views: _CpuViews | None = field(init=False)
 
-    @torch.no_grad()
+    def __post_init__(self) -> None:
+        on_cpu = self.values.device.type == "cpu" and self.values.dtype in {torch.float32, torch.float64}
+        self.cpu_views = (
+            _CpuViews(
+                index=None if self.index is None else self.index.numpy(),
+                values=self.values.numpy(),
+                norms=self.norms.numpy(),
+                nonzeros=self.nonzeros.numpy(),
+            )
+            if on_cpu
+            else None
+        )
+
     def record(self, step: int) -> None:
         gradient = self.parameter.grad
         if gradient is None:  # unused this step: its gradient is exactly zero, as the buffers already say
@@ -42,13 +89,25 @@ class _TensorRecorder:
         if gradient.is_sparse:
             gradient = gradient.to_dense()
         flat = gradient.detach().reshape(-1)
+        if self.cpu_views is not None:
+            self._record_cpu(step, flat.numpy(), self.cpu_views)
+            return
         if self.index is None:
             self.values[step].copy_(flat)
             return
         torch.index_select(flat, 0, self.index, out=self.values[step])
-        # A dot product is the cheapest exact reduction; the square root waits until the samples are sent.
-        self.squared_norms[step] = torch.dot(flat, flat)
+        # Half-precision gradients are summed in float32 (a bfloat16 dot is off by about 0.2%).
+        self.norms[step] = torch.linalg.vector_norm(flat, dtype=self.norms.dtype)
         self.nonzeros[step] = torch.count_nonzero(flat)
+
+    @staticmethod
+    def _record_cpu(step: int, flat: np.ndarray, views: _CpuViews) -> None:
+        if views.index is None:
+            views.values[step] = flat
+            return
+        np.take(flat, views.index, out=views.values[step])
+        views.norms[step] = math.sqrt(np.dot(flat, flat))
+        views.nonzeros[step] = _nonzero_count(flat)
 
     def sample_json(self, steps: int) -> dict[str, Any]:
         sample: dict[str, Any] = {
@@ -58,7 +117,7 @@ class _TensorRecorder:
         }
         if self.index is not None:
             sample["total_coordinates"] = self.parameter.numel()
-            sample["step_norms"] = self.squared_norms[:steps].double().sqrt().cpu().tolist()
+            sample["step_norms"] = self.norms[:steps].double().cpu().tolist()
             sample["step_nonzeros"] = [int(count) for count in self.nonzeros[:steps].cpu().tolist()]
         return sample
 
@@ -115,7 +174,7 @@ class GradientCapture:
             parameter=parameter,
             index=index,
             values=torch.zeros(steps, width, dtype=parameter.dtype, device=parameter.device),
-            squared_norms=torch.zeros(
+            norms=torch.zeros(
                 steps, dtype=torch.promote_types(parameter.dtype, torch.float32), device=parameter.device
             ),
             nonzeros=torch.zeros(steps, dtype=torch.int64, device=parameter.device),

@@ -85,3 +85,24 @@ def test_training_loop_ends_in_a_recommendation(client_server: LiveServer) -> No
         answer = capture.recommend(client, profile={"training_steps": 5000, "model_family": "mlp"})
     assert answer["measured"]["steps"] == 20
     assert answer["configs"]["torch"]["code"]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16])
+def test_nonzero_counts_and_norms_are_exact_whatever_the_zeros_sign(dtype: torch.dtype) -> None:
+    model = torch.nn.Linear(100, 100, bias=False).to(dtype)
+    capture = GradientCapture(model, steps=3, max_coordinates=10)
+    generator = torch.Generator().manual_seed(0)
+    expected_counts, expected_norms = [], []
+    for step in range(3):
+        gradient = torch.randn(100, 100, generator=generator).to(dtype)
+        gradient[gradient.abs() < 0.5] = 0.0
+        if step > 0:  # -0.0 is a zero too: its bits are not
+            gradient[:, : 10 * step] = -0.0
+        model.weight.grad = gradient
+        expected_counts.append(int(torch.count_nonzero(gradient)))
+        expected_norms.append(float(gradient.double().norm()))
+        capture.record()
+    sample = capture.gradients()["weight"]
+    assert sample["step_nonzeros"] == expected_counts
+    assert expected_counts[2] < expected_counts[1] < expected_counts[0]
+    assert sample["step_norms"] == pytest.approx(expected_norms, rel=1e-3)
