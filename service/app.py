@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 import rules
 from profiler import Limits
+from service.allocator import keep_freed_memory
 from service.answer_cache import AnswerCache
 from service.compute import ComputePool
 from service.dependencies import Services
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_format, settings.log_level)
+        keep_freed_memory(settings.malloc_keep_freed_bytes)
         # An invalid rule file raises RuleSetError here, which stops start-up with its message.
         loaded = rules.load_ruleset(settings.rules)
         limits = Limits(max_elements=settings.max_elements, max_groups=settings.max_groups)

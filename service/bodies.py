@@ -4,6 +4,7 @@ JSON is parsed here rather than by FastAPI so that depth, NaN/Infinity and encod
 400/422 problems (FastAPI's default path would echo the input or, with NaN, fail to serialise its own error).
 """
 
+import io
 import json
 import re
 from contextlib import aclosing
@@ -22,6 +23,7 @@ from service.settings import Settings
 
 JSON_MEDIA_TYPE = "application/json"
 MULTIPART_MEDIA_TYPE = "multipart/form-data"
+OCTET_STREAM_MEDIA_TYPE = "application/octet-stream"
 MAX_FORM_PART_BYTES = 1024 * 1024
 
 # Strings are dropped before counting brackets, since brackets inside them do not nest.
@@ -50,10 +52,12 @@ class JsonBody:
 
 @dataclass(frozen=True)
 class MultipartBody:
-    """A multipart request: its text fields and its `gradients` upload (held in memory)."""
+    """A file upload and its text fields (held in memory): a multipart form, or a raw body whose fields
+    come in the query string (`location` says which, for error messages)."""
 
     fields: dict[str, str]
     upload: UploadFile | None
+    location: str = "form"
 
 
 def json_depth(raw: bytes) -> int:
@@ -188,14 +192,52 @@ async def _multipart_form(request: Request, max_form_fields: int, max_upload_byt
         raise ProblemError(400, f"The multipart body cannot be parsed: {error.message}") from None
 
 
-async def read_body(request: Request, settings: Settings, *, multipart: bool) -> JsonBody | MultipartBody:
-    """Read a JSON or (where the endpoint takes one) multipart body; other types and encodings get 415."""
+async def _raw_upload(request: Request) -> MultipartBody:
+    """A file sent as the whole body; its name (which gives its format) and other fields are query parameters.
+
+    The body streams into one growing buffer, which the `.npy` loader then views without copying: no
+    multipart parsing and two copies fewer than a form, the way to send a large `.npy` fastest.
+    """
+    query = request.query_params
+    repeated = sorted(name for name in query if len(query.getlist(name)) > 1)
+    if repeated:
+        raise ProblemError(400, f"Query parameter {_reported_name(repeated[0])!r} is given more than once.")
+    fields = dict(query)
+    filename = fields.pop("filename", "")
+    if not filename:
+        raise ProblemError(
+            422,
+            f"A {OCTET_STREAM_MEDIA_TYPE} body needs query parameter 'filename' naming the file "
+            "(its extension gives the format, e.g. ?filename=embedding.weight.npy).",
+            errors=[FieldError(loc=["query", "filename"], msg="Field required")],
+        )
+    content = io.BytesIO()
+    async with aclosing(request.stream()) as stream:
+        async for chunk in stream:
+            content.write(chunk)
+    return MultipartBody(fields, UploadFile(content, filename=filename), location="query")
+
+
+async def read_body(
+    request: Request, settings: Settings, *, multipart: bool, raw_upload: bool = False
+) -> JsonBody | MultipartBody:
+    """Read a JSON body, or where the endpoint takes them a multipart form or (`raw_upload`) a file sent as
+    the body itself; other types and encodings get 415."""
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding != "identity":
         raise ProblemError(
             415, "Content-Encoding is not supported; send the body uncompressed (Content-Encoding: identity)."
         )
     kind = media_type(request)
+    if raw_upload and kind != OCTET_STREAM_MEDIA_TYPE and request.query_params:
+        # Two places for one field would let them disagree: the query string is only for raw uploads.
+        name = _reported_name(next(iter(request.query_params)))
+        raise ProblemError(
+            422,
+            f"Query parameter {name!r} is read only with an {OCTET_STREAM_MEDIA_TYPE} body; "
+            "send the fields inside the body.",
+            errors=[FieldError(loc=["query", name], msg=f"Allowed only with {OCTET_STREAM_MEDIA_TYPE}")],
+        )
     if kind == JSON_MEDIA_TYPE:
         return JsonBody(await request.body())
     if multipart and kind == MULTIPART_MEDIA_TYPE:
@@ -205,6 +247,16 @@ async def read_body(request: Request, settings: Settings, *, multipart: bool) ->
         if upload is not None and not isinstance(upload, UploadFile):
             raise ProblemError(422, "Form field 'gradients' must be a file upload.")
         return MultipartBody(fields, upload)
-    accepted = f"{JSON_MEDIA_TYPE} or {MULTIPART_MEDIA_TYPE}" if multipart else JSON_MEDIA_TYPE
+    if raw_upload and kind == OCTET_STREAM_MEDIA_TYPE:
+        return await _raw_upload(request)
+    accepted = ", ".join(
+        kind
+        for kind, taken in (
+            (JSON_MEDIA_TYPE, True),
+            (MULTIPART_MEDIA_TYPE, multipart),
+            (OCTET_STREAM_MEDIA_TYPE, raw_upload),
+        )
+        if taken
+    )
     sent = "A Content-Type of this kind is" if kind else "A body without Content-Type is"
     raise ProblemError(415, f"{sent} not supported here; send {accepted}.")

@@ -60,6 +60,32 @@ PROFILE_FORM_SCHEMA: dict[str, Any] = {
     },
 }
 
+PROFILE_QUERY_PARAMETERS: list[dict[str, Any]] = [
+    {
+        "name": "filename",
+        "in": "query",
+        "required": False,
+        "description": "Only with an application/octet-stream body, where it is required: the file's "
+        "name, whose extension (.npy, .npz, .safetensors) gives the format and, for .npy, whose stem names "
+        "the group.",
+        "schema": {"type": "string", "minLength": 1},
+    },
+    {
+        "name": "training_steps",
+        "in": "query",
+        "required": False,
+        "description": "Only with an application/octet-stream body: the planned training length.",
+        "schema": PROFILE_FORM_SCHEMA["properties"]["training_steps"],
+    },
+    {
+        "name": "framework",
+        "in": "query",
+        "required": False,
+        "description": "Only with an application/octet-stream body: the semantics replays follow.",
+        "schema": PROFILE_FORM_SCHEMA["properties"]["framework"],
+    },
+]
+
 RECOMMENDATION_FORM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["gradients"],

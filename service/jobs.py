@@ -32,11 +32,12 @@ def _uploaded_samples(upload: UploadFile | None, limits: Limits) -> dict[str, Gr
     return profiler.samples_from_file(upload.filename or "", upload.file, limits)
 
 
-def _unexpected_fields(fields: dict[str, str], allowed: set[str]) -> None:
-    extra = sorted(set(fields) - allowed)
+def _unexpected_fields(body: MultipartBody, allowed: set[str]) -> None:
+    extra = sorted(set(body.fields) - allowed)
     if extra:
         names = ", ".join(name[:40] for name in extra[:5])
-        raise ProblemError(422, f"Unexpected form field(s): {names}; allowed: {', '.join(sorted(allowed))}.")
+        kind = "form field(s)" if body.location == "form" else "query parameter(s)"
+        raise ProblemError(422, f"Unexpected {kind}: {names}; allowed: {', '.join(sorted(allowed))}.")
 
 
 def profile_job(body: JsonBody | MultipartBody, limits: JobLimits) -> bytes:
@@ -46,8 +47,8 @@ def profile_job(body: JsonBody | MultipartBody, limits: JobLimits) -> bytes:
         samples = profiler.samples_from_json(request.gradients, limits.gradients)
         training_steps, framework = request.training_steps, request.framework
     else:
-        _unexpected_fields(body.fields, {"training_steps", "framework"})
-        form = validate(ProfileForm, body.fields, prefix=("form",))
+        _unexpected_fields(body, {"training_steps", "framework"})
+        form = validate(ProfileForm, body.fields, prefix=(body.location,))
         samples = _uploaded_samples(body.upload, limits.gradients)
         training_steps, framework = form.training_steps, form.framework
     report = profiler.profile(samples, training_steps=training_steps, framework=framework)
@@ -62,7 +63,7 @@ def recommendation_job(body: JsonBody | MultipartBody, ruleset: rules.RuleSet, l
         if request.gradients is not None:
             samples = profiler.samples_from_json(request.gradients, limits.gradients)
     else:
-        _unexpected_fields(body.fields, {"request"})
+        _unexpected_fields(body, {"request"})
         text = body.fields.get("request", "{}")
         what = "Form field 'request'"
         request = validate(

@@ -41,9 +41,11 @@ def json_request_body(
     *,
     multipart: dict[str, Any] | None = None,
     multipart_encoding: dict[str, Any] | None = None,
+    raw_upload: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """`openapi_extra` for a body validated by hand: JSON (with `model`'s schema), optionally multipart
-    (with the per-part `encoding`, e.g. which form fields carry JSON)."""
+    (with the per-part `encoding`, e.g. which form fields carry JSON), optionally a file sent as an
+    application/octet-stream body (with its query `parameters`)."""
     content: dict[str, Any] = {
         "application/json": {
             "schema": {"$ref": REF_TEMPLATE.format(model=model.__name__)},
@@ -54,7 +56,11 @@ def json_request_body(
         content["multipart/form-data"] = {"schema": multipart}
         if multipart_encoding is not None:
             content["multipart/form-data"]["encoding"] = multipart_encoding
-    return {"requestBody": {"required": True, "content": content}}
+    extra: dict[str, Any] = {"requestBody": {"required": True, "content": content}}
+    if raw_upload is not None:
+        content["application/octet-stream"] = {"schema": {"type": "string", "format": "binary"}}
+        extra["parameters"] = raw_upload
+    return extra
 
 
 def install_openapi(app: FastAPI, body_models: list[type[BaseModel]]) -> None:

@@ -74,6 +74,14 @@ class Settings(BaseSettings):
     limit_concurrency: int = Field(
         default=256, ge=1, description="Most open connections/tasks before uvicorn answers 503 outright."
     )
+    malloc_keep_freed_bytes: int = Field(
+        default=64 * MIB,
+        ge=0,
+        le=2**31 - 1,
+        description="glibc only: freed heap memory kept for reuse instead of returned to the OS, so large "
+        "uploads do not page-fault on every chunk (RSS may stay this much above its low point); 0 leaves "
+        "the allocator's defaults.",
+    )
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 from typing import BinaryIO
 
@@ -71,20 +72,36 @@ class ElementBudget:
         self._elements -= elements
 
 
+def _truncated(present: int, declared: int, group: str) -> InvalidGradients:
+    return InvalidGradients(
+        f"data ends after {present} of the {declared} bytes its header declares", group=group
+    )
+
+
 def read_exactly(
     stream: BinaryIO, shape: tuple[int, ...], dtype: np.dtype[np.generic], group: str
 ) -> np.ndarray:
-    """Read one array's bytes straight into a fresh array (``readinto``: no intermediate copy)."""
+    """The next array in ``stream``: a view of its bytes when the stream is an in-memory ``io.BytesIO`` (no
+    copy at all), else read straight into a fresh array (``readinto``: no intermediate copy)."""
+    count = math.prod(shape)
+    size = count * dtype.itemsize
+    if isinstance(stream, io.BytesIO):
+        start = stream.tell()
+        present = min(size, stream.seek(0, io.SEEK_END) - start)
+        stream.seek(start + present)
+        if present < size:
+            raise _truncated(present, size, group)
+        view = np.frombuffer(stream.getbuffer(), dtype=dtype, count=count, offset=start).reshape(shape)
+        # A .safetensors tensor may start at any byte; torch and fast numpy paths want aligned data.
+        return view if view.flags.aligned else view.copy()
     array = np.empty(shape, dtype=dtype)
-    view = memoryview(array.reshape(-1).view(np.uint8).data)
+    buffer = memoryview(array.reshape(-1).view(np.uint8).data)
     filled = 0
-    while filled < view.nbytes:
-        count = stream.readinto(view[filled:])  # type: ignore[attr-defined]
-        if not count:
-            raise InvalidGradients(
-                f"data ends after {filled} of the {view.nbytes} bytes its header declares", group=group
-            )
-        filled += count
+    while filled < size:
+        read = stream.readinto(buffer[filled:])  # type: ignore[attr-defined]
+        if not read:
+            raise _truncated(filled, size, group)
+        filled += read
     return array
 
 

@@ -5,7 +5,7 @@ from fastapi import Request, Response
 from profiler import ProfileReport
 from service.bodies import read_body
 from service.dependencies import ServicesDep
-from service.examples import PROFILE_EXAMPLE, PROFILE_FORM_SCHEMA
+from service.examples import PROFILE_EXAMPLE, PROFILE_FORM_SCHEMA, PROFILE_QUERY_PARAMETERS
 from service.jobs import profile_job
 from service.openapi import json_request_body, problem_responses
 from service.routes import api_router
@@ -18,19 +18,23 @@ router = api_router("profiles")
     "/profiles",
     summary="Measure gradient samples",
     description="Sparsity, nonstationarity, scale spread, signal-to-noise and replays through every built-in "
-    "optimizer, per group and overall. Send JSON, or a multipart form with a .npy/.npz/.safetensors file in "
-    "field `gradients` and the other fields as form fields.",
+    "optimizer, per group and overall. Send JSON; or a multipart form with a .npy/.npz/.safetensors file in "
+    "field `gradients` and the other fields as form fields; or the file itself as an "
+    "application/octet-stream body with `filename` (which gives its format and group name) and the other "
+    "fields as query parameters, the fastest way to send a large file.",
     response_model=None,
     responses={
         200: {"model": ProfileReport, "description": "The profile."},
         **problem_responses(400, 401, 408, 413, 415, 422, 503),
     },
-    openapi_extra=json_request_body(ProfileRequest, PROFILE_EXAMPLE, multipart=PROFILE_FORM_SCHEMA),
+    openapi_extra=json_request_body(
+        ProfileRequest, PROFILE_EXAMPLE, multipart=PROFILE_FORM_SCHEMA, raw_upload=PROFILE_QUERY_PARAMETERS
+    ),
 )
 async def create_profile(request: Request, services: ServicesDep) -> Response:
     async with services.pool.admit():
         try:
-            body = await read_body(request, services.settings, multipart=True)
+            body = await read_body(request, services.settings, multipart=True, raw_upload=True)
             content = await services.pool.run(profile_job, body, services.job_limits)
         finally:
             await request.close()

@@ -64,6 +64,21 @@ def test_profile_from_each_file_format(api: httpx.Client) -> None:
         assert set(response.json()["groups"]) == groups
 
 
+def test_raw_file_body_gives_the_figures_of_the_form_upload(api: httpx.Client) -> None:
+    for filename, content in (("layer.npy", npy_bytes()), ("model.npz", npz_bytes())):
+        form = api.post(
+            "/v1/profiles", files={"gradients": (filename, content)}, data={"training_steps": "500"}
+        )
+        raw = api.post(
+            "/v1/profiles",
+            params={"filename": filename, "training_steps": "500", "framework": "torch"},
+            content=content,
+            headers={"content-type": "application/octet-stream"},
+        )
+        assert raw.status_code == 200, raw.text
+        assert raw.json() == form.json()
+
+
 def test_json_and_file_forms_give_the_same_figures(api: httpx.Client) -> None:
     from_json = api.post("/v1/profiles", json={"gradients": {"layer": dense_json()}}).json()
     from_file = api.post("/v1/profiles", files={"gradients": ("layer.npy", npy_bytes())}).json()

@@ -135,6 +135,79 @@ def test_oversized_multipart_is_413_with_content_length(api: httpx.Client) -> No
     assert_problem(post_raw(api, "/v1/profiles", body, content_type), 413)
 
 
+def test_oversized_raw_upload_is_413(api: httpx.Client) -> None:
+    response = api.post(
+        "/v1/profiles",
+        params={"filename": "big.npy"},
+        content=_chunks(b"\x00" * (BODY_LIMIT + 4096)),
+        headers={"content-type": "application/octet-stream"},
+    )
+    assert_problem(response, 413)
+
+
+def _post_npy(api: httpx.Client, params: dict[str, str] | list[tuple[str, str]]) -> httpx.Response:
+    buffer = io.BytesIO()
+    np.save(buffer, np.ones((4, 3), np.float32))
+    return api.post(
+        "/v1/profiles",
+        params=params,
+        content=buffer.getvalue(),
+        headers={"content-type": "application/octet-stream"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "location", "fragment"),
+    [
+        ({}, ["query", "filename"], "needs query parameter 'filename'"),
+        ({"filename": "g.npy", "training_steps": "0"}, ["query", "training_steps"], "query.training_steps"),
+        ({"filename": "g.npy", "framework": "jax"}, ["query", "framework"], "query.framework"),
+    ],
+)
+def test_raw_upload_query_problems_name_the_parameter(
+    api: httpx.Client, params: dict[str, str], location: list[str], fragment: str
+) -> None:
+    problem = assert_problem(_post_npy(api, params), 422)
+    assert fragment in str(problem["detail"])
+    assert problem["errors"][0]["loc"] == location  # type: ignore[index]
+
+
+def test_raw_upload_refuses_unknown_and_repeated_parameters(api: httpx.Client) -> None:
+    unknown = assert_problem(_post_npy(api, {"filename": "g.npy", "steps": "5"}), 422)
+    assert "Unexpected query parameter(s): steps" in str(unknown["detail"])
+    repeated = assert_problem(_post_npy(api, [("filename", "a.npy"), ("filename", "b.npy")]), 400)
+    assert "'filename' is given more than once" in str(repeated["detail"])
+
+
+def test_raw_upload_refuses_pickles_by_name_and_by_content(api: httpx.Client) -> None:
+    pickled = b"\x80\x04\x95" + b"\x00" * 64
+    for filename in ("model.pt", "g.npy"):
+        response = api.post(
+            "/v1/profiles",
+            params={"filename": filename},
+            content=pickled,
+            headers={"content-type": "application/octet-stream"},
+        )
+        assert "pickle" in str(assert_problem(response, response.status_code)["detail"])
+        assert response.status_code in (415, 422)
+
+
+def test_query_parameters_with_a_json_body_are_refused(api: httpx.Client) -> None:
+    response = api.post(
+        "/v1/profiles", params={"training_steps": "10"}, json={"gradients": {"g": dense_json()}}
+    )
+    problem = assert_problem(response, 422)
+    assert "only with an application/octet-stream body" in str(problem["detail"])
+
+
+def test_raw_upload_is_only_for_profiles(api: httpx.Client) -> None:
+    response = post_raw(api, "/v1/recommendations", b"\x93NUMPY", "application/octet-stream")
+    problem = assert_problem(response, 415)
+    assert "application/octet-stream" not in str(problem["detail"])
+    profiles = assert_problem(post_raw(api, "/v1/profiles", b"x", "text/plain"), 415)
+    assert "application/octet-stream" in str(profiles["detail"])
+
+
 def test_oversized_multipart_is_413_when_chunked(api: httpx.Client) -> None:
     body, content_type = _oversized_multipart()
     response = api.post("/v1/recommendations", content=_chunks(body), headers={"content-type": content_type})

@@ -13,10 +13,16 @@ def document(api: httpx.Client) -> dict[str, Any]:
     return dict(response.json())
 
 
-def test_post_endpoints_declare_both_body_forms_and_an_example(document: dict[str, Any]) -> None:
-    for path in ("/v1/profiles", "/v1/recommendations"):
-        content = document["paths"][path]["post"]["requestBody"]["content"]
-        assert set(content) == {"application/json", "multipart/form-data"}
+def test_post_endpoints_declare_their_body_forms_and_an_example(document: dict[str, Any]) -> None:
+    profiles = document["paths"]["/v1/profiles"]["post"]
+    assert set(profiles["requestBody"]["content"]) == {
+        "application/json",
+        "multipart/form-data",
+        "application/octet-stream",
+    }
+    assert {p["name"] for p in profiles["parameters"]} == {"filename", "training_steps", "framework"}
+    content = document["paths"]["/v1/recommendations"]["post"]["requestBody"]["content"]
+    assert set(content) == {"application/json", "multipart/form-data"}
     for path in ("/v1/profiles", "/v1/recommendations", "/v1/replays"):
         content = document["paths"][path]["post"]["requestBody"]["content"]
         schema_name = content["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]

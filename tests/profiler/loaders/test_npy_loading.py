@@ -1,6 +1,7 @@
 import io
 import resource
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -110,3 +111,17 @@ def test_negative_extents_are_refused(limits: Limits) -> None:
     stream = npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (4, -2), }", b"\0" * 32)
     with pytest.raises(InvalidGradients, match=">= 0"):
         samples_from_file("n.npy", stream, limits)
+
+
+def test_in_memory_and_file_streams_load_the_same_array(
+    limits: Limits, npy_file: Callable[[np.ndarray], io.BytesIO], tmp_path: Path
+) -> None:
+    array = np.random.default_rng(0).standard_normal((6, 5)).astype(np.float32)
+    in_memory = npy_file(array)
+    path = tmp_path / "w.npy"
+    path.write_bytes(in_memory.getvalue())
+    with path.open("rb") as on_disk:
+        from_file = samples_from_file("w.npy", on_disk, limits)["w"].values
+    from_memory = samples_from_file("w.npy", in_memory, limits)["w"].values
+    np.testing.assert_array_equal(from_memory, from_file)
+    np.testing.assert_array_equal(from_memory, array)

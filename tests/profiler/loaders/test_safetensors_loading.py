@@ -78,3 +78,17 @@ def test_non_finite_values_name_the_tensor(limits: Limits) -> None:
     with pytest.raises(InvalidGradients, match="row 2") as caught:
         samples_from_file("g.safetensors", io.BytesIO(save({"w": values})), limits)
     assert caught.value.group == "w"
+
+
+def test_a_tensor_at_an_unaligned_offset_is_loaded_aligned(limits: Limits) -> None:
+    values = np.arange(12, dtype=np.float32).reshape(3, 4)
+    header = {
+        "pad": {"dtype": "U8", "shape": [3], "data_offsets": [0, 3]},
+        "w": {"dtype": "F32", "shape": [3, 4], "data_offsets": [3, 51]},
+    }
+    encoded = json.dumps(header).encode()
+    encoded += b" " * (-len(encoded) % 8)  # data starts 8-byte aligned, as safetensors writes it
+    content = struct.pack("<Q", len(encoded)) + encoded + b"\x01\x02\x03" + values.tobytes()
+    samples = samples_from_file("m.safetensors", io.BytesIO(content), limits)
+    assert samples["w"].values.flags.aligned
+    np.testing.assert_array_equal(samples["w"].values, values)
