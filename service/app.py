@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.log_format, settings.log_level)
+        log_writer = configure_logging(settings.log_format, settings.log_level)
         keep_freed_memory(settings.malloc_keep_freed_bytes)
         # An invalid rule file raises RuleSetError here, which stops start-up with its message.
         loaded = rules.load_ruleset(settings.rules)
@@ -54,7 +54,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             declared_answers=AnswerCache(DECLARED_ANSWER_CACHE_BYTES),
             metrics=metrics,
         )
-        yield
+        log_writer.start()
+        try:
+            yield
+        finally:
+            log_writer.stop()
 
     app = FastAPI(
         title="optadvisor",

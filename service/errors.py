@@ -73,7 +73,14 @@ async def handle_gradient_error(request: Request, error: Exception) -> Response:
 
 async def handle_unexpected(request: Request, error: Exception) -> Response:
     request_id = _request_id(request)
-    logger.error("unhandled error serving %s %s", request.method, request.url.path, exc_info=error)
+    # This handler runs outside the request-id middleware, whose context has ended: name the id explicitly.
+    logger.error(
+        "unhandled error serving %s %s",
+        request.method,
+        request.url.path,
+        exc_info=error,
+        extra={"request_id": request_id},
+    )
     detail = f"Internal error; quote request id {request_id} when reporting it."
     return _problem(request, ProblemError(500, detail))
 

@@ -1,4 +1,6 @@
-"""In-process checks: the catch-all 500 problem, and the JSON body scanner."""
+"""In-process checks: the catch-all 500 problem, the log lines, and the JSON body scanner."""
+
+import json
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,6 +25,29 @@ def test_unexpected_errors_are_500_problems_with_a_request_id_and_no_traceback()
     assert "boom-1" in response.json()["detail"]
     assert "secret" not in response.text
     assert "Traceback" not in response.text
+
+
+def test_log_lines_are_json_with_the_request_id_and_the_traceback(capfd: pytest.CaptureFixture[str]) -> None:
+    app = create_app(Settings(log_format="json"))
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("internal state")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        client.get("/boom", headers={"X-Request-ID": "boom-2"})
+        client.get("/healthz", headers={"X-Request-ID": "fine-1"})
+    # Leaving the block shut the app down, which writes out every queued line.
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
+    error = next(line for line in lines if line["logger"] == "optadvisor.errors")
+    assert error["request_id"] == "boom-2"
+    assert error["message"] == "unhandled error serving GET /boom"
+    assert "RuntimeError: internal state" in error["exception"]
+    access = {line["request_id"]: line for line in lines if line["logger"] == "optadvisor.access"}
+    assert access["boom-2"]["status"] == 500
+    assert access["fine-1"]["status"] == 200
+    assert access["fine-1"]["route"] == "/healthz"
+    assert access["fine-1"]["duration_ms"] >= 0
 
 
 def test_json_depth_ignores_brackets_inside_strings() -> None:
