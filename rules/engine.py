@@ -13,7 +13,7 @@ from rules.frameworks import GradientScale, build_configs, flatten, framework_kw
 from rules.hyperparameters import estimate_hyperparameters
 from rules.recommendation import Alternative, RationaleItem, Recommendation
 from rules.request import Method, RecommendationRequest
-from rules.ruleset import Rule, RuleSet
+from rules.ruleset import Estimators, Rule, RuleSet
 from rules.templates import placeholders, render
 from rules.tuning import PlannedMethod, tuning_plan
 
@@ -63,6 +63,32 @@ def _alternative_reason(
     return f"score {scores[method]:.2f} vs {scores[winner]:.2f} for {winner}: " + "; ".join(reasons)
 
 
+def _repeats(winner: PlannedMethod, other: PlannedMethod, steps: float | None, negligible: float) -> bool:
+    """Whether `other`'s run would repeat `winner`'s: Adam and AdamW differ only by AdamW's decoupled decay,
+    which shrinks the weights by a factor exp(-lr·weight_decay·T) over T steps."""
+    if {winner.method, other.method} != {"adam", "adamw"} or steps is None:
+        return False
+    adamw = winner if winner.method == "adamw" else other
+    return float(adamw.settings["lr"]) * float(adamw.settings["weight_decay"]) * steps < negligible
+
+
+def _runner_up(
+    winner: PlannedMethod,
+    others: list[Method],
+    features: Features,
+    constants: Estimators,
+    fixed: dict[str, dict[str, Setting]],
+) -> PlannedMethod | None:
+    """The best-ranked other method whose run would not repeat the winner's."""
+    for method in others:
+        estimate = estimate_hyperparameters(method, features, constants, fixed.get(method, {}))
+        planned = PlannedMethod(method, estimate.settings, estimate.lr_is_floor)
+        steps = features.number("training_steps")
+        if not _repeats(winner, planned, steps, constants.negligible_decay_over_run):
+            return planned
+    return None
+
+
 def recommend(
     request: RecommendationRequest, ruleset: RuleSet, measured: MeasuredProfile | None = None
 ) -> Recommendation:
@@ -71,7 +97,9 @@ def recommend(
     features = build_features(
         request.profile,
         measured,
-        FeatureConstants(constants.assumed_tuning_budget, constants.dense_adagrad_dying_step),
+        FeatureConstants(
+            constants.assumed_tuning_budget, constants.dense_adagrad_dying_step, constants.run_travel
+        ),
     )
     candidates: list[Method] = list(request.candidates)
     scores: dict[str, float] = {method: ruleset.priors[method] for method in candidates}
@@ -107,11 +135,17 @@ def recommend(
 
     best = estimate_hyperparameters(winner, features, constants, fixed.get(winner, {}))
     rationale.extend(best.reasons)
-    runner_up: PlannedMethod | None = None
-    if len(ranking) > 1:
-        second = ranking[1]
-        runner_up = PlannedMethod(
-            second, estimate_hyperparameters(second, features, constants, fixed.get(second, {})).settings
+    planned_best = PlannedMethod(winner, best.settings, best.lr_is_floor)
+    runner_up = _runner_up(planned_best, ranking[1:], features, constants, fixed)
+    if runner_up is not None and runner_up.method != ranking[1]:
+        rationale.append(
+            RationaleItem(
+                rule="runner-up",
+                text=f"the plan's alternative is {runner_up.method}, not {ranking[1]}: over "
+                f"{features.number('training_steps'):.0f} steps AdamW's decoupled decay would shrink the "
+                f"weights by under {constants.negligible_decay_over_run:.0%}, so it would repeat Adam's run",
+                evidence={"training_steps": features.number("training_steps")},
+            )
         )
     budget = int(features.values["tuning_budget"])
     configs = build_configs(
@@ -137,9 +171,7 @@ def recommend(
             )
             for method in ranking[1:]
         ],
-        tuning_plan=tuning_plan(
-            PlannedMethod(winner, best.settings), runner_up, budget, request.framework, constants
-        ),
+        tuning_plan=tuning_plan(planned_best, runner_up, budget, request.framework, constants),
         measured=measured.overall if measured is not None else None,
         assumptions=assumptions,
         rules_version=ruleset.version,

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from profiler.figures import Figures
+from rules.canonical import torch_defaults
 from rules.request import DeclaredProfile
+from rules.step_sizes import adadelta_step_rms, target_step
 
 FeatureKind = Literal["number", "integer", "category", "boolean"]
 Origin = Literal["declared", "measured", "estimated", "assumed"]
@@ -76,6 +78,12 @@ FEATURES: Mapping[str, FeatureSpec] = {
     "adagrad_life_fraction": FeatureSpec(
         "number", "training_steps / adagrad_dying_step: above 1, Adagrad stops learning before the end."
     ),
+    "adadelta_lr_needed": FeatureSpec(
+        "number",
+        "The lr Adadelta (torch's eps and rho) needs for its steps to average the target step over the "
+        "planned run: at most 1, the pure method suffices; far above, its steps stay too small for the run "
+        "without a learning rate (measured parameter scale).",
+    ),
     "declared_sparsity": FeatureSpec("number", "Sparsity as declared, kept when a measurement overrides it."),
     "declared_nonstationarity": FeatureSpec(
         "number", "Non-stationarity as declared, kept when a measurement overrides it."
@@ -106,6 +114,7 @@ class FeatureConstants:
 
     assumed_tuning_budget: int
     dense_adagrad_dying_step: float
+    run_travel: float
 
 
 @dataclass(frozen=True)
@@ -190,6 +199,8 @@ def build_features(
     if measured is None:
         _estimate_adagrad_dying_step(values, origins, assumptions, constants)
 
+    _estimate_adadelta_lr_needed(values, origins, constants)
+
     dying_step = values.get("adagrad_dying_step")
     if training_steps is not None and isinstance(dying_step, float) and dying_step > 0.0:
         put("adagrad_life_fraction", training_steps / dying_step, origins["adagrad_dying_step"])
@@ -203,6 +214,23 @@ def build_features(
         if name not in values:
             assumptions.append(f"no {wording} given or measured; rules that need it did not apply")
     return Features(values=values, origins=origins, assumptions=tuple(assumptions))
+
+
+def _estimate_adadelta_lr_needed(
+    values: dict[str, FeatureValue], origins: dict[str, Origin], constants: FeatureConstants
+) -> None:
+    parameter_rms, steps = values.get("parameter_rms"), values.get("training_steps")
+    if not isinstance(parameter_rms, float) or not isinstance(steps, int):
+        return
+    if parameter_rms <= 0.0 or steps < 1:
+        return
+    signal = values.get("mean_to_spread_ratio")
+    defaults = torch_defaults("adadelta")
+    reach = adadelta_step_rms(
+        float(defaults["eps"]), float(defaults["rho"]), signal if isinstance(signal, float) else 0.0, steps
+    )
+    values["adadelta_lr_needed"] = target_step(parameter_rms, steps, constants.run_travel) / reach
+    origins["adadelta_lr_needed"] = "measured"
 
 
 def _estimate_adagrad_dying_step(

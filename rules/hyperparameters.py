@@ -3,13 +3,20 @@
 - Target step: a run of T steps whose updates point in noisy directions moves a parameter about
   step x sqrt(T); for it to be able to cover `run_travel` parameter RMS, the target step is
   run_travel x parameter RMS / sqrt(training_steps). Short runs therefore get larger steps than long ones.
-- Adagrad, RMSprop, Adam/AdamW lr: these methods' steps are about lr in size whatever the gradient scale,
-  so lr is the target step. SGD's step is lr·|g|, so its lr also divides by the gradient RMS. The framework
-  default is the floor: the parameter RMS measured at capture understates the scale weights must reach when
-  they start at or near zero (zero-initialised linear models, embeddings), where a smaller lr only stalls.
+- lr = target step / (the method's RMS step per unit lr over the run), each from its update rule with
+  gradients of mean mu and spread sigma per coordinate (rho = mu / sigma, measured):
+  Adam/AdamW sqrt((rho² + (1-b1)/(1+b1)) / (1 + rho²)) (momentum averages noise away, bias correction
+  keeps early steps in scale); RMSprop the run's mean of 1/sqrt(1 - alpha^t) (no bias correction: its
+  second moment starts at zero, so early steps are larger), up to sqrt(1 + rho²) times more when centered
+  (it divides by sigma, not the RMS); Adagrad sqrt(H_T / T) (steps shrink like 1/sqrt(t), H_T the
+  harmonic number); Adadelta with torch's eps: its step grows from sqrt(eps) as E[dx²] fills, and levels
+  off where the damping of large gradients balances the growth (`rules.step_sizes`); SGD the gradient
+  RMS.
+  tests/rules/test_step_size_estimates.py replays gradients through the optimizers to check each model.
+  The framework default is the floor: the parameter RMS measured at capture understates the scale weights
+  must reach when they start at or near zero (zero-initialised linear models, embeddings), where a
+  smaller lr only stalls.
 - RMSprop alpha: memory 1/(1-alpha) matched to the measured drift timescale, clipped to a sane range.
-- Adadelta eps: its first steps sqrt(eps/(1-rho)) are the target step, never smaller than with torch's
-  default eps (its steps grow out of that first size only slowly); lr = 1.0, the pure method.
 """
 
 import math
@@ -21,8 +28,13 @@ from rules.features import Features
 from rules.recommendation import RationaleItem
 from rules.request import Method
 from rules.ruleset import Estimators
-
-_LR_BY_STEP_SIZE = ("adagrad", "rmsprop", "adam", "adamw")
+from rules.step_sizes import (
+    adadelta_step_rms,
+    adagrad_step_rms,
+    adam_step_per_lr,
+    rmsprop_step_rms,
+    target_step,
+)
 
 
 def significant(value: float, digits: int = 3) -> float:
@@ -37,6 +49,7 @@ class Estimate:
     settings: dict[str, Setting]
     reasons: list[RationaleItem] = field(default_factory=list)
     defaulted: list[str] = field(default_factory=list)
+    lr_is_floor: bool = False  # the measurements asked for less than the floor: the lr is a lower bound
 
     def choose(self, name: str, value: Setting, text: str, evidence: Mapping[str, float | None]) -> None:
         self.settings[name] = value
@@ -47,48 +60,82 @@ class Estimate:
         self.defaulted.append(f"{method} {name}={value:g}: torch default ({why})")
 
 
-def target_step(features: Features, constants: Estimators) -> float | None:
-    """run_travel x parameter RMS / sqrt(training_steps), or None without both figures."""
+def run_target_step(features: Features, run_travel: float) -> float | None:
+    """The target step for the measured parameter RMS and the planned run, or None without both."""
     parameter_rms = features.number("parameter_rms")
     training_steps = features.number("training_steps")
     if parameter_rms is None or parameter_rms <= 0.0 or training_steps is None or training_steps < 1:
         return None
-    return constants.run_travel * parameter_rms / math.sqrt(training_steps)
+    return target_step(parameter_rms, training_steps, run_travel)
+
+
+def _step_per_lr(
+    method: Method, settings: Mapping[str, Setting], features: Features, steps: int
+) -> tuple[float, str] | None:
+    """RMS step per unit lr over a run of `steps`, and how it follows from the update; None when unknown."""
+    rho = features.number("mean_to_spread_ratio")
+    signal = rho if rho is not None else 0.0
+    signal_text = f"mean/spread {rho:.2g}" if rho is not None else "noise-dominated gradients assumed"
+    if method in ("adam", "adamw"):
+        size = adam_step_per_lr(float(settings["beta1"]), signal)
+        return size, f"Adam's steps are {size:.2g} x lr ({signal_text}: momentum averages the noise away)"
+    if method == "rmsprop":
+        centered = bool(settings["centered"])
+        size = rmsprop_step_rms(float(settings["alpha"]), steps, signal if centered else None)
+        kind = f"centered ({signal_text}; it divides by the spread, not the RMS)" if centered else "plain"
+        return size, f"torch's RMSprop steps, {kind}, average {size:.2g} x lr over {steps} steps"
+    if method == "adagrad":
+        size = adagrad_step_rms(steps)
+        return size, (
+            f"Adagrad's steps shrink like lr/sqrt(t): over {steps} steps they walk as far as steps of "
+            f"{size:.2g} x lr"
+        )
+    if method == "adadelta":
+        eps, decay = float(settings["eps"]), float(settings["rho"])
+        size = adadelta_step_rms(eps, decay, signal, steps)
+        return size, (
+            f"Adadelta's steps (lr=1, eps={eps:g}) grow from sqrt(eps) as its E[dx²] fills, averaging "
+            f"{size:.2g} over {steps} steps"
+        )
+    gradient_rms = features.number("gradient_rms")
+    if gradient_rms is None or gradient_rms <= 0.0:
+        return None
+    return gradient_rms, f"an SGD step is lr·|g|, with gradient RMS {gradient_rms:.3g}"
 
 
 def _learning_rate(method: Method, features: Features, constants: Estimators, estimate: Estimate) -> None:
-    step = target_step(features, constants)
-    gradient_rms = features.number("gradient_rms")
+    step = run_target_step(features, constants.run_travel)
     if step is None:
         estimate.default(method, "lr", "no parameter scale measured or no training length known")
         return
-    default = float(estimate.settings["lr"])
-    evidence: dict[str, float | None] = {
-        "parameter_rms": features.number("parameter_rms"),
-        "training_steps": features.number("training_steps"),
-        "target_step": step,
-    }
-    if method in _LR_BY_STEP_SIZE:
-        raw, how = step, f"{method}'s steps are about lr in size whatever the gradient scale"
-    elif method == "sgd" and gradient_rms is not None and gradient_rms > 0.0:
-        raw, how = step / gradient_rms, f"an SGD step is lr·|g|, with gradient RMS {gradient_rms:.3g}"
-        evidence["gradient_rms"] = gradient_rms
-    else:
+    steps = int(features.values["training_steps"])
+    per_lr = _step_per_lr(method, estimate.settings, features, steps)
+    if per_lr is None:
         estimate.default(method, "lr", "no gradient scale measured")
         return
+    size, how = per_lr
+    default = float(estimate.settings["lr"])
+    raw = step / size
     ceiling = default * constants.lr_ceiling_over_default
     lr = significant(min(max(raw, default), ceiling))
     bound = ""
     if raw < default:
-        bound = f"; raised to the framework default {default:g}, the floor"
+        bound = f"; raised to the framework default {default:g}, the floor, above which a plan searches"
+        estimate.lr_is_floor = True
     elif raw > ceiling:
         bound = f"; capped at {constants.lr_ceiling_over_default:g}x the framework default"
     estimate.choose(
         "lr",
         lr,
-        f"lr={lr:g}: {how}, and a run of {features.number('training_steps'):.0f} steps can cover the "
-        f"measured parameter RMS {features.number('parameter_rms'):.3g} with steps of {step:.3g}{bound}",
-        evidence,
+        f"lr={lr:g}: a run of {steps} steps can cover the measured parameter RMS "
+        f"{features.number('parameter_rms'):.3g} with steps of {step:.3g}, and {how}{bound}",
+        {
+            "parameter_rms": features.number("parameter_rms"),
+            "training_steps": steps,
+            "target_step": step,
+            "step_per_lr": size,
+            "mean_to_spread_ratio": features.number("mean_to_spread_ratio"),
+        },
     )
 
 
@@ -116,61 +163,13 @@ def _rmsprop_alpha(features: Features, constants: Estimators, estimate: Estimate
     )
 
 
-def _adadelta_eps(features: Features, constants: Estimators, estimate: Estimate) -> None:
-    rho = float(estimate.settings["rho"])
-    default_eps = float(estimate.settings["eps"])
-    default_first_step = math.sqrt(default_eps / (1.0 - rho))
-    step = target_step(features, constants)
-    if step is None:
-        estimate.default(
-            "adadelta",
-            "eps",
-            f"no parameter scale measured or no training length known; first steps ~{default_first_step:.2g}",
-        )
-        return
-    eps = significant(max((1.0 - rho) * step**2, default_eps))
-    first_step = math.sqrt(eps / (1.0 - rho))
-    text = f"eps={eps:.3g}: Adadelta's first steps sqrt(eps/(1-rho)) = {first_step:.3g}"
-    if eps > default_eps:
-        text += f" match the target step {step:.3g} for this run's length and parameter scale"
-    else:
-        text += (
-            f": the target step {step:.3g} is smaller than the first step torch's default eps gives, and "
-            "Adadelta's steps grow out of their first size only slowly, so the default stays"
-        )
-    gradient_rms = features.number("gradient_rms")
-    if gradient_rms is not None and gradient_rms < first_step:
-        # Until E[g²] outgrows eps/(1-rho) the update is about g itself, not sqrt(eps/(1-rho)).
-        text += (
-            f"; the measured gradient RMS {gradient_rms:.2g} is smaller than that step, so the first "
-            "updates are about the gradient itself"
-        )
-    estimate.choose(
-        "eps",
-        eps,
-        text,
-        {"parameter_rms": features.number("parameter_rms"), "target_step": step, "rho": rho},
-    )
-
-
 def estimate_hyperparameters(
     method: Method, features: Features, constants: Estimators, fixed: dict[str, Setting]
 ) -> Estimate:
-    """Torch-form hyperparameters for `method`; `fixed` (from rules' settings) overrides estimates."""
-    estimate = Estimate(settings=dict(torch_defaults(method)))
-    if method == "adadelta":
-        estimate.reasons.append(
-            RationaleItem(
-                rule="estimate.lr",
-                text="lr=1.0: the pure Adadelta update, with nothing to tune; stated explicitly in every "
-                "framework (Keras defaults to 0.001, Optax's learning_rate=None ascends)",
-                evidence={},
-            )
-        )
-        _adadelta_eps(features, constants, estimate)
-    else:
-        _learning_rate(method, features, constants, estimate)
-    if method == "rmsprop":
+    """Torch-form hyperparameters for `method`; `fixed` (from rules' settings) is kept as it is."""
+    estimate = Estimate(settings={**torch_defaults(method), **fixed})
+    if method == "rmsprop" and "alpha" not in fixed:
         _rmsprop_alpha(features, constants, estimate)
-    estimate.settings.update(fixed)
+    if "lr" not in fixed:
+        _learning_rate(method, features, constants, estimate)
     return estimate

@@ -101,9 +101,16 @@ class Estimators(BaseModel):
     rmsprop_alpha_range: tuple[FiniteFloat, FiniteFloat] = Field(
         description="Range the drift-matched RMSprop alpha is clipped to."
     )
-    lr_sweep_step_decades: FiniteFloat = Field(gt=0, le=2, description="Spacing of the lr sweep, in decades.")
-    lr_sweep_max_points: int = Field(
-        ge=0, le=12, description="Most lr points a plan adds around the estimate."
+    lr_sweep_decades: list[Annotated[FiniteFloat, Field(gt=0, le=2)]] = Field(
+        max_length=6,
+        description="Distances of the lr sweep from the estimate, in decades, in the order a plan spends its "
+        "runs on them; each is tried below, then above the estimate.",
+    )
+    negligible_decay_over_run: FiniteFloat = Field(
+        gt=0,
+        lt=1,
+        description="AdamW's lr x weight_decay x training_steps below which its run repeats Adam's, so a "
+        "plan takes the next method as its alternative instead.",
     )
     equivalence_tolerance: FiniteFloat = Field(
         gt=0, description="Largest relative first-step difference still called equivalent."

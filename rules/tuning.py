@@ -1,8 +1,9 @@
 """The tuning plan: at most `budget` runs, best first.
 
-Order: the estimate itself; a log-spaced sweep of the learning rate around it (Adadelta has no learning
-rate to search, so its sweep moves eps, which sets its step size, by the same step-size ratios); the
-method's second hyperparameter; then the runner-up method, and a sweep around it if budget remains.
+Order: the estimate itself; a log-spaced sweep of the learning rate around it, coarse points first
+(`lr_sweep_decades`, each tried below then above; only above when the estimate is the framework default
+standing in as a floor); the method's second hyperparameter; then the
+runner-up method, and a sweep around it if budget remains.
 """
 
 from collections.abc import Iterator
@@ -18,20 +19,20 @@ from rules.ruleset import Estimators
 
 @dataclass(frozen=True)
 class PlannedMethod:
-    """A method and its estimated torch-form hyperparameters."""
+    """A method, its estimated torch-form hyperparameters, and whether its lr is only a lower bound."""
 
     method: Method
     settings: dict[str, Setting]
+    lr_is_floor: bool = False
 
 
 def _sweep(planned: PlannedMethod, constants: Estimators) -> Iterator[dict[str, Setting]]:
-    # Adadelta's step size grows like sqrt(eps), so eps moves twice as many decades per point.
-    name, exponent = ("eps", 2.0) if planned.method == "adadelta" else ("lr", 1.0)
-    centre = float(planned.settings[name])
-    for index in range(constants.lr_sweep_max_points):
-        decades = constants.lr_sweep_step_decades * (index // 2 + 1) * exponent
-        factor = 10.0 ** (-decades if index % 2 == 0 else decades)
-        yield {**planned.settings, name: significant(centre * factor)}
+    centre = float(planned.settings["lr"])
+    # Below a floor a method only stalls: a floored estimate is searched upwards only.
+    directions = (1.0,) if planned.lr_is_floor else (-1.0, 1.0)
+    for decades in constants.lr_sweep_decades:
+        for direction in directions:
+            yield {**planned.settings, "lr": significant(centre * 10.0 ** (direction * decades))}
 
 
 def _second(planned: PlannedMethod, constants: Estimators) -> list[dict[str, Setting]]:
@@ -56,8 +57,7 @@ def tuning_plan(
     runner_slots = 1 if runner_up is not None and budget >= 4 else 0
     seconds = _second(best, constants)
     second_slots = min(len(seconds), max(0, budget - 1 - runner_slots - 2))
-    sweep_slots = min(constants.lr_sweep_max_points, budget - 1 - runner_slots - second_slots)
-    sweep = list(_sweep(best, constants))[:sweep_slots]
+    sweep = list(_sweep(best, constants))[: max(0, budget - 1 - runner_slots - second_slots)]
     runs: list[tuple[Method, dict[str, Setting]]] = [(best.method, best.settings)]
     runs += [(best.method, settings) for settings in sweep]
     runs += [(best.method, settings) for settings in seconds[:second_slots]]

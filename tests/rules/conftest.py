@@ -8,7 +8,7 @@ from profiler.report import ProfileReport
 from rules import RuleSet, load_ruleset
 
 # A dense, stationary, well-behaved stream: the figures a profile of i.i.d. N(0, 0.01²) gradients gives.
-_DENSE_STATIONARY: dict[str, Any] = {
+DENSE_STATIONARY: dict[str, Any] = {
     "steps": 240,
     "coordinates": 4096,
     "sparsity": 0.0,
@@ -40,7 +40,7 @@ def _report(
     return ProfileReport(
         framework="torch",
         training_steps=training_steps,
-        overall=Figures(**{**_DENSE_STATIONARY, **figures}),
+        overall=Figures(**{**DENSE_STATIONARY, **figures}),
         groups={},
         assumptions=assumptions or [],
         estimates=[],

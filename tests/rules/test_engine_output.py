@@ -57,16 +57,22 @@ def test_empty_request_lists_its_assumptions(ruleset: RuleSet) -> None:
     assert answer.rules_version == ruleset.version
 
 
+def _adagrad_lr(parameter_rms: float, steps: int) -> float:
+    # Adagrad's steps shrink like lr/sqrt(t); over T steps they walk as far as constant steps of
+    # lr x sqrt(H_T / T), so the lr that walks like the target step parameter_rms / sqrt(T) is this:
+    harmonic = sum(1.0 / t for t in range(1, steps + 1))
+    return parameter_rms / math.sqrt(steps) / math.sqrt(harmonic / steps)
+
+
 @pytest.mark.parametrize(
     ("parameter_rms", "training_steps", "lr", "bound"),
     [
-        # target step = parameter RMS / sqrt(training_steps): 1.0 / sqrt(100) = 0.1
-        (1.0, 100, 0.1, ""),
-        # a longer run takes smaller steps: 1.0 / sqrt(2500) = 0.02
-        (1.0, 2_500, 0.02, ""),
-        # 0.05 / sqrt(10^4) = 5e-4 is below Adagrad's default 0.01: the default is the floor
-        (0.05, 10_000, 0.01, "floor"),
-        # 100 / sqrt(4) = 50 is above 30x the default: capped at 0.3
+        (0.1, 100, _adagrad_lr(0.1, 100), ""),
+        # a longer run takes smaller steps
+        (0.1, 2_500, _adagrad_lr(0.1, 2_500), ""),
+        # 0.01 / sqrt(10^4) x 32 = 3.2e-3 is below Adagrad's default 0.01: the default is the floor
+        (0.01, 10_000, 0.01, "floor"),
+        # far above 30x the default: capped at 0.3
         (100.0, 4, 0.3, "capped"),
     ],
 )
@@ -83,7 +89,7 @@ def test_adagrad_lr_from_parameter_scale_and_run_length(
     )
     answer = _recommend(ruleset, report, profile={"training_steps": training_steps})
     assert answer.method == "adagrad"
-    assert answer.hyperparameters["lr"] == pytest.approx(lr)
+    assert answer.hyperparameters["lr"] == pytest.approx(lr, rel=0.01)
     text = _rationale(answer, "estimate.lr")
     assert f"{parameter_rms:.3g}" in text
     assert f"{training_steps} steps" in text
@@ -117,20 +123,20 @@ def test_rmsprop_alpha_fits_the_drift(
 
 
 @pytest.mark.parametrize(
-    ("parameter_rms", "training_steps", "first_step"),
+    ("parameter_rms", "training_steps", "above_one"),
     [
-        # target step 1.0 / sqrt(10^4) = 0.01, above torch's default first step sqrt(1e-6 / 0.1) = 3.2e-3
-        (1.0, 10_000, 0.01),
-        # target step 0.1 / sqrt(10^4) = 1e-3 is smaller: the default eps stays
-        (0.1, 10_000, math.sqrt(1e-6 / 0.1)),
+        # target step 0.03 / sqrt(100) = 3e-3, a little more than Adadelta's steps average over 100 steps
+        (0.03, 100, True),
+        # target 1e-3 over 10^4 steps is less than they reach: lr 1, the pure method and the floor
+        (0.1, 10_000, False),
     ],
 )
-def test_adadelta_eps_from_parameter_scale_and_run_length(
+def test_adadelta_keeps_torch_eps_and_scales_its_lr(
     ruleset: RuleSet,
     make_report: Callable[..., ProfileReport],
     parameter_rms: float,
     training_steps: int,
-    first_step: float,
+    above_one: bool,
 ) -> None:
     answer = _recommend(
         ruleset,
@@ -138,12 +144,26 @@ def test_adadelta_eps_from_parameter_scale_and_run_length(
         profile={"tuning_budget": 1, "training_steps": training_steps},
     )
     assert answer.method == "adadelta"
-    eps, rho = answer.hyperparameters["eps"], answer.hyperparameters["rho"]
-    assert math.sqrt(eps / (1.0 - rho)) == pytest.approx(first_step, rel=0.01)
-    assert answer.hyperparameters["lr"] == 1.0
-    assert answer.configs.keras.kwargs["learning_rate"] == 1.0
-    assert answer.configs.optax.kwargs["learning_rate"] == 1.0
+    assert answer.hyperparameters["eps"] == 1e-6
+    lr = answer.hyperparameters["lr"]
+    assert 1.0 < lr <= 2.0 if above_one else lr == 1.0
+    assert ("the floor" in _rationale(answer, "estimate.lr")) is not above_one
+    assert answer.configs.keras.kwargs["learning_rate"] == lr
+    assert answer.configs.optax.kwargs["learning_rate"] == lr
     assert len(answer.tuning_plan) == 1
+
+
+def test_small_budget_does_not_pick_adadelta_when_its_steps_stay_too_small(
+    ruleset: RuleSet, make_report: Callable[..., ProfileReport]
+) -> None:
+    # Target 0.01 per step over 100 steps: Adadelta would need lr ~5, no longer the tuning-free method.
+    answer = _recommend(
+        ruleset, make_report(parameter_rms=0.1), profile={"tuning_budget": 1, "training_steps": 100}
+    )
+    assert answer.method != "adadelta"
+    assert "adadelta-small-budget" not in {item.rule for item in answer.rationale}
+    declared_only = _recommend(ruleset, profile={"tuning_budget": 1, "training_steps": 100})
+    assert declared_only.method == "adadelta"
 
 
 def test_adam_for_dense_deep_learning_says_so(ruleset: RuleSet) -> None:

@@ -204,14 +204,6 @@ CASES = [
         report_steps=50_000,
     ),
     Case(
-        "measured large gradient mean: centered",
-        {},
-        "rmsprop",
-        _set("rmsprop-centered-large-mean", "rmsprop-non-stationary"),
-        figures={"nonstationarity": 0.7, "mean_to_spread_ratio": 2.0},
-        hyperparameters={"centered": True},
-    ),
-    Case(
         "measured scale spread rules out one global rate",
         {},
         "adagrad",

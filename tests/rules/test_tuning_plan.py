@@ -1,9 +1,11 @@
 """The tuning plan: never more runs than the budget, best first, lr sweep before anything else."""
 
 import math
+from collections.abc import Callable
 
 import pytest
 
+from profiler.report import ProfileReport
 from rules import RecommendationRequest, RuleSet, recommend
 
 
@@ -32,13 +34,12 @@ def test_order_is_lr_sweep_then_second_hyperparameter_then_runner_up(ruleset: Ru
     assert plan[5].method == answer.alternatives[0].method
 
 
-def test_adadelta_sweeps_eps_not_the_learning_rate(ruleset: RuleSet) -> None:
+def test_adadelta_sweeps_its_learning_rate(ruleset: RuleSet) -> None:
     request = RecommendationRequest.model_validate({"profile": {"tuning_budget": 2}, "framework": "optax"})
     plan = recommend(request, ruleset).tuning_plan
     assert [run.method for run in plan] == ["adadelta", "adadelta"]
-    assert [run.kwargs["learning_rate"] for run in plan] == [1.0, 1.0]
-    first_eps, second_eps = (float(run.kwargs["eps"]) for run in plan)  # type: ignore[arg-type]
-    assert second_eps == pytest.approx(first_eps / 10.0)
+    assert [run.kwargs["learning_rate"] for run in plan] == [1.0, pytest.approx(10**-0.5, rel=0.01)]
+    assert plan[0].kwargs["eps"] == plan[1].kwargs["eps"]
 
 
 def test_single_candidate_has_no_runner_up(ruleset: RuleSet) -> None:
@@ -48,3 +49,40 @@ def test_single_candidate_has_no_runner_up(ruleset: RuleSet) -> None:
     answer = recommend(request, ruleset)
     assert {run.method for run in answer.tuning_plan} == {"rmsprop"}
     assert answer.alternatives == []
+
+
+def test_large_budget_sweeps_coarse_points_first_then_fills_in(ruleset: RuleSet) -> None:
+    request = RecommendationRequest.model_validate({"profile": {"model_family": "rnn", "tuning_budget": 16}})
+    plan = recommend(request, ruleset).tuning_plan
+    estimate = float(plan[0].kwargs["lr"])  # type: ignore[arg-type]
+    sweep = [math.log10(float(run.kwargs["lr"]) / estimate) for run in plan[1:9]]  # type: ignore[arg-type]
+    assert sweep == pytest.approx([-0.5, 0.5, -1.0, 1.0, -0.25, 0.25, -0.75, 0.75], abs=0.01)
+
+
+@pytest.mark.parametrize(("training_steps", "alternative"), [(1_000, "adagrad"), (1_000_000, "adamw")])
+def test_adamw_is_no_alternative_when_its_decay_would_not_show(
+    ruleset: RuleSet, training_steps: int, alternative: str
+) -> None:
+    # AdamW at lr 1e-3 and weight decay 0.01 shrinks weights by exp(-1e-5 x T): 1% over 10^3 steps.
+    request = RecommendationRequest.model_validate(
+        {"profile": {"model_family": "mlp", "training_steps": training_steps, "tuning_budget": 4}}
+    )
+    answer = recommend(request, ruleset)
+    assert answer.method == "adam"
+    assert answer.alternatives[0].method == "adamw"
+    assert answer.tuning_plan[3].method == alternative
+    assert any(item.rule == "runner-up" for item in answer.rationale) is (alternative != "adamw")
+
+
+def test_a_floored_learning_rate_is_searched_upwards_only(
+    ruleset: RuleSet, make_report: Callable[..., ProfileReport]
+) -> None:
+    # 0.01 / sqrt(10^4) asks Adagrad for lr ~3e-3, below its default 0.01: the default is only a floor.
+    report = make_report(
+        sparsity=0.99, rare_coordinate_fraction=0.4, parameter_rms=0.01, adagrad_dying_step=1e9
+    )
+    profile = {"training_steps": 10_000, "tuning_budget": 4}
+    request = RecommendationRequest.model_validate({"profile": profile})
+    plan = recommend(request, ruleset, report).tuning_plan
+    assert [run.method for run in plan[:3]] == ["adagrad"] * 3
+    assert [run.kwargs["lr"] for run in plan[:3]] == [0.01, pytest.approx(0.0316), pytest.approx(0.1)]
