@@ -2,6 +2,7 @@
 
 import io
 import json
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -232,8 +233,16 @@ def test_request_id_is_echoed_and_logged(api: httpx.Client, server) -> None:  # 
     assert response.headers["x-request-id"] == "trace-42.a"
     generated = api.get("/healthz").headers["x-request-id"]
     assert len(generated) == 32
-    logged = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
-    assert any(entry.get("request_id") == "trace-42.a" and entry.get("status") == 200 for entry in logged)
+
+    def access_line_written() -> bool:
+        logged = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+        return any(entry.get("request_id") == "trace-42.a" and entry.get("status") == 200 for entry in logged)
+
+    # Log lines are written in batches by a background thread, a fraction of a second later.
+    deadline = time.monotonic() + 5.0
+    while not access_line_written() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert access_line_written()
 
 
 @pytest.mark.parametrize(
