@@ -1,7 +1,10 @@
 """`OptadvisorClient`: the service's endpoints as Python methods (httpx, synchronous)."""
 
+import io
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, Self
 from urllib.parse import quote
@@ -53,11 +56,23 @@ def _raise_for_problem(response: httpx.Response) -> None:
     raise ApiProblemError(status, problem)
 
 
-def _file_part(gradients: GradientFile) -> tuple[str, BinaryIO | bytes]:
+@contextmanager
+def _opened(gradients: GradientFile) -> Iterator[tuple[str, BinaryIO]]:
+    """The file's name and a readable stream of it; a path is opened (and closed) here, never read whole."""
     if isinstance(gradients, tuple):
-        return gradients
+        name, content = gradients
+        yield name, io.BytesIO(content) if isinstance(content, bytes) else content
+        return
     path = Path(gradients)
-    return (path.name, path.read_bytes())
+    with path.open("rb") as stream:
+        yield path.name, stream
+
+
+def _pieces(stream: BinaryIO) -> Iterator[bytes]:
+    # httpx sends a large `bytes` body several times slower than the same bytes in pieces (256 MiB: 4.8 s
+    # against 0.7 s), so files go out 1 MiB at a time.
+    while piece := stream.read(1 << 20):
+        yield piece
 
 
 class OptadvisorClient:
@@ -118,9 +133,10 @@ class OptadvisorClient:
         if gradients is None or isinstance(gradients, dict):
             payload = body if gradients is None else {**body, "gradients": gradients}
             return dict(self._request("POST", "/v1/recommendations", json=payload))
-        files = {"gradients": _file_part(gradients)}
-        data = {"request": json.dumps(body)}
-        return dict(self._request("POST", "/v1/recommendations", data=data, files=files))
+        with _opened(gradients) as (name, stream):
+            files = {"gradients": (name, stream)}
+            data = {"request": json.dumps(body)}
+            return dict(self._request("POST", "/v1/recommendations", data=data, files=files))
 
     def profile(
         self,
@@ -129,7 +145,7 @@ class OptadvisorClient:
         training_steps: int | None = None,
         framework: str | None = None,
     ) -> dict[str, Any]:
-        """POST /v1/profiles with JSON samples or a gradient file."""
+        """POST /v1/profiles with JSON samples, or a gradient file sent as the body itself."""
         options: dict[str, Any] = {}
         if training_steps is not None:
             options["training_steps"] = training_steps
@@ -137,9 +153,16 @@ class OptadvisorClient:
             options["framework"] = framework
         if isinstance(gradients, dict):
             return dict(self._request("POST", "/v1/profiles", json={"gradients": gradients, **options}))
-        data = {name: str(value) for name, value in options.items()}
-        files = {"gradients": _file_part(gradients)}
-        return dict(self._request("POST", "/v1/profiles", data=data, files=files))
+        with _opened(gradients) as (name, stream):
+            return dict(
+                self._request(
+                    "POST",
+                    "/v1/profiles",
+                    params={"filename": name, **{key: str(value) for key, value in options.items()}},
+                    content=_pieces(stream),
+                    headers={"content-type": "application/octet-stream"},
+                )
+            )
 
     def replay(
         self,

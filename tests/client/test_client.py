@@ -1,6 +1,7 @@
 """OptadvisorClient against a live server (with an API key): results, and errors as exceptions."""
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -64,3 +65,21 @@ def test_unreachable_server_raises_a_client_error() -> None:
     with OptadvisorClient(f"http://127.0.0.1:{free_port()}") as client, pytest.raises(ServerUnreachableError):
         client.optimizers()
     assert issubclass(ServerUnreachableError, OptadvisorError)
+
+
+def test_gradient_files_go_as_paths_streams_or_bytes(client_server: LiveServer, tmp_path: Path) -> None:
+    content = _npy(steps=7)
+    path = tmp_path / "layer.npy"
+    path.write_bytes(content)
+    with OptadvisorClient(client_server.url, api_key="client-key") as client:
+        answers = [
+            client.profile(path, training_steps=500),
+            client.profile(str(path), training_steps=500),
+            client.profile(("layer.npy", content), training_steps=500),
+            client.profile(("layer.npy", io.BytesIO(content)), training_steps=500),
+        ]
+        assert all(answer == answers[0] for answer in answers)
+        assert list(answers[0]["groups"]) == ["layer"]
+        with path.open("rb") as stream:
+            measured = client.recommend({"training_steps": 500}, gradients=("layer.npy", stream))
+        assert measured["measured"]["steps"] == 7
