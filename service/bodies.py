@@ -32,10 +32,12 @@ _NOT_A_BRACKET = bytes(byte for byte in range(256) if byte not in b"[]{}")
 _BRACKET_STEP = np.zeros(256, dtype=np.int8)
 _BRACKET_STEP[list(b"[{")] = 1
 _BRACKET_STEP[list(b"]}")] = -1
-# Only numbers with a 3-digit exponent or 309+ digits can overflow to infinity; others take the fast path.
-_MAY_OVERFLOW = re.compile(rb"[eE]\+?\d{3}|\d{309}")
-# Integers of 19+ digits may not fit 64 bits (numpy would raise on them); shorter ones take the fast path.
-_MAY_EXCEED_INT64 = re.compile(rb"\d{19}")
+# Only numbers with a 3-digit exponent or 309+ digits can overflow to infinity, and only integers of 19+
+# digits may not fit 64 bits (numpy would raise on them): bodies without either take the fast paths.
+_THREE_DIGIT_EXPONENT = re.compile(rb"[eE]\+?\d{3}")
+# Runs of digits are found by substring search in a copy where every digit reads "0": a regex such as
+# \d{309} retries at every digit (0.24 s on a 5.9 MB body of floats, against 0.01 s this way).
+_DIGITS_AS_ZEROS = bytes(ord("0") if chr(byte).isdigit() and byte < 128 else ord(" ") for byte in range(256))
 _INT64_BOUND = 2**63
 # Field names and keys are reported to locate an error; an attacker-sized one is cut to this length.
 _MAX_REPORTED_NAME = 64
@@ -112,8 +114,11 @@ def parse_json(raw: bytes, max_depth: int, *, what: str = "The request body") ->
     depth = json_depth(raw)
     if depth > max_depth:
         raise ProblemError(400, f"{what} nests {depth} levels deep; at most {max_depth} are allowed.")
-    parse_float = _finite_float if _MAY_OVERFLOW.search(raw) else float
-    parse_int = _int64 if _MAY_EXCEED_INT64.search(raw) else int
+    digits = raw.translate(_DIGITS_AS_ZEROS)
+    may_overflow = b"0" * 309 in digits or _THREE_DIGIT_EXPONENT.search(raw) is not None
+    parse_float = _finite_float if may_overflow else float
+    parse_int = _int64 if b"0" * 19 in digits else int
+    del digits  # a body-sized copy: gone before parsing allocates the document
     try:
         return json.loads(
             text,

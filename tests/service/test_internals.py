@@ -50,6 +50,21 @@ def test_log_lines_are_json_with_the_request_id_and_the_traceback(capfd: pytest.
     assert access["fine-1"]["duration_ms"] >= 0
 
 
+def test_parse_json_finds_overflow_in_long_digit_runs_and_integers_beyond_int64() -> None:
+    long_mantissa = b'{"x": 1' + b"0" * 309 + b".5}"
+    with pytest.raises(ProblemError) as overflowing:
+        parse_json(long_mantissa, 32)
+    assert "too large for a 64-bit float" in overflowing.value.detail
+    assert parse_json(b'{"x": 1' + b"0" * 300 + b".5}", 32)["x"] == pytest.approx(1e300)
+    assert parse_json(b'{"n": 1000000000000000000}', 32) == {"n": 10**18}
+    with pytest.raises(ProblemError) as too_wide:
+        parse_json(b'{"n": 10000000000000000000}', 32)
+    assert "signed 64-bit" in too_wide.value.detail
+    # Digits inside strings only select the checking parsers; the values stay what they are.
+    quoted = b'{"s": "' + b"7" * 400 + b'", "f": 0.5, "i": 3}'
+    assert parse_json(quoted, 32) == {"s": "7" * 400, "f": 0.5, "i": 3}
+
+
 def test_json_depth_ignores_brackets_inside_strings() -> None:
     assert json_depth(b'{"a": [[1], {"b": "[[[[[["}]}') == 3
     assert json_depth(b'"\\"[[["') == 0
