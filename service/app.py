@@ -9,6 +9,7 @@ import rules
 from profiler import Limits
 from service.allocator import keep_freed_memory
 from service.answer_cache import AnswerCache
+from service.auth import ApiKeyMiddleware
 from service.compute import ComputePool
 from service.dependencies import Services
 from service.docs import install_docs
@@ -18,7 +19,7 @@ from service.logs import configure_logging
 from service.metrics import Metrics
 from service.middleware import BodyGuardMiddleware, RequestContextMiddleware
 from service.openapi import install_openapi
-from service.routes import catalogue, probes, profiles, recommendations, replays, ruleset
+from service.routes import API_PREFIX, catalogue, probes, profiles, recommendations, replays, ruleset
 from service.schemas import ProfileRequest, RecommendationBody, ReplayRequest
 from service.settings import Settings
 
@@ -77,10 +78,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_openapi(app, [ProfileRequest, RecommendationBody, ReplayRequest])
     install_docs(app)
-    # Outermost first: the request id exists before the body guard can refuse anything.
+    # Added innermost first: the request id exists before the key check or the body guard refuse anything,
+    # and a request without a valid key is refused before its body is read.
     app.add_middleware(
         BodyGuardMiddleware, max_bytes=settings.max_request_bytes, read_timeout=settings.request_read_timeout
     )
+    if settings.api_keys:
+        app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys, prefix=API_PREFIX)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app
 

@@ -8,6 +8,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self.requests = Counter(
             "optadvisor_requests",
             "HTTP requests served, by method, route template and status.",
@@ -39,6 +40,18 @@ class Metrics:
             "Declared-only recommendations answered from the cache of earlier identical requests.",
             registry=self.registry,
         )
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one served request and its duration."""
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            # prometheus_client's labels() validates and hashes its arguments on every call (a few µs).
+            children = (self.requests.labels(method, route, str(status)), self.latency.labels(method, route))
+            self._request_children[key] = children
+        count, latency = children
+        count.inc()
+        latency.observe(seconds)
 
     def render(self) -> bytes:
         """The registry in Prometheus text exposition format."""

@@ -1,12 +1,11 @@
 """HTTP routes: thin handlers that read the request, hand work to `service.jobs` and answer."""
 
-from fastapi import APIRouter, Depends
-
-from service.dependencies import require_api_key
+from fastapi import APIRouter
 
 API_PREFIX = "/v1"
 
 
 def api_router(tag: str) -> APIRouter:
-    """A router for /v1 routes: every route on it requires an API key when keys are configured."""
-    return APIRouter(prefix=API_PREFIX, tags=[tag], dependencies=[Depends(require_api_key)])
+    """A router for /v1 routes (every path under the prefix requires an API key when keys are configured:
+    `service.auth.ApiKeyMiddleware`)."""
+    return APIRouter(prefix=API_PREFIX, tags=[tag])
