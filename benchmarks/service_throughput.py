@@ -13,19 +13,27 @@ OPTADVISOR_* settings: the defaults, except a compute queue as deep as the conne
 target measures work rather than 503s. The load generator is `wrk` when installed (a separate process, Lua
 script for the POST body), otherwise `python -m benchmarks.http_load` (asyncio + httpx, a separate process).
 Throughput ratios are 2xx responses per second over the bare endpoint's; goal: declared >= 0.5.
+
+The same run also times both apps called in-process through ASGI (no sockets, no uvicorn): the service's own
+cost per declared request against the bare app's, which moves less with the machine's network stack than the
+throughput ratio does.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
-from contextlib import ExitStack
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -36,8 +44,10 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.bare_app import DECLARED_REQUEST
+from benchmarks.bare_app import DECLARED_REQUEST, create_bare_app
 from benchmarks.server import REPOSITORY, running_server
+from service.app import create_app
+from service.settings import Settings
 
 RESULTS_PATH = REPOSITORY / "benchmarks" / "results" / "service_throughput.json"
 ENDPOINT = "/v1/recommendations"
@@ -52,17 +62,23 @@ Tool = Literal["wrk", "python"]
 
 @dataclass(frozen=True)
 class LoadShape:
-    """How hard and how long each target is driven, and the dense sample's size."""
+    """How hard and how long each target is driven, the dense sample's size, and how many declared requests
+    each app answers per in-process timing."""
 
     connections: int
     threads: int
     seconds: int
     dense_steps: int
     dense_coordinates: int
+    in_process_requests: int
 
 
-FULL = LoadShape(connections=32, threads=2, seconds=30, dense_steps=64, dense_coordinates=4096)
-SMOKE = LoadShape(connections=4, threads=1, seconds=2, dense_steps=16, dense_coordinates=1024)
+FULL = LoadShape(
+    connections=32, threads=2, seconds=30, dense_steps=64, dense_coordinates=4096, in_process_requests=2000
+)
+SMOKE = LoadShape(
+    connections=4, threads=1, seconds=2, dense_steps=16, dense_coordinates=1024, in_process_requests=50
+)
 
 
 @dataclass(frozen=True)
@@ -226,6 +242,97 @@ def _warm_up(url: str, body: bytes) -> None:
         raise RuntimeError(f"warm-up request to {url} got {response.status_code}: {response.text[:500]}")
 
 
+# --- in-process (ASGI) ------------------------------------------------------------------------------------
+
+IN_PROCESS_REPEATS = 7
+
+
+def _declared_scope(body: bytes) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": ENDPOINT,
+        "raw_path": ENDPOINT.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+async def _answer_declared(app: Any, body: bytes) -> None:
+    delivered = False
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal delivered
+        if delivered:  # the app only listens for a disconnect once the body is in
+            await asyncio.Event().wait()
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    await app(_declared_scope(body), receive, send)
+    if statuses != [200]:
+        raise RuntimeError(f"in-process declared request answered {statuses}")
+
+
+async def _microseconds_per_request(app: Any, body: bytes, requests: int) -> float:
+    """Median over repeats of the mean time per request, after a warm-up."""
+    for _ in range(requests // 4):
+        await _answer_declared(app, body)
+    means = []
+    for _ in range(IN_PROCESS_REPEATS):
+        started = time.perf_counter()
+        for _ in range(requests):
+            await _answer_declared(app, body)
+        means.append((time.perf_counter() - started) / requests * 1e6)
+    return statistics.median(means)
+
+
+@contextmanager
+def _stderr_discarded() -> Iterator[None]:
+    """Send fd 2 (the service's log lines) to /dev/null for the duration."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+async def _in_process(requests: int) -> dict[str, float]:
+    body = json.dumps(DECLARED_REQUEST).encode()
+    settings = Settings()
+    bare, service = create_bare_app(settings), create_app(settings)
+    async with bare.router.lifespan_context(bare), service.router.lifespan_context(service):
+        # Alternating, so that a slow phase of the machine hits both alike; the lower of each pair is kept.
+        bare_us = min([await _microseconds_per_request(bare, body, requests) for _ in range(2)])
+        service_us = min([await _microseconds_per_request(service, body, requests) for _ in range(2)])
+    return {
+        "bare_us_per_request": round(bare_us, 1),
+        "declared_us_per_request": round(service_us, 1),
+        "declared_extra_us_per_request": round(service_us - bare_us, 1),
+        "declared_to_bare_time": round(service_us / bare_us, 2),
+    }
+
+
+def measure_in_process(requests: int) -> dict[str, float]:
+    """Time per declared request of the service and of the bare app, both called through ASGI in this
+    process with their access logs discarded: the application's own cost, without sockets or uvicorn."""
+    with _stderr_discarded():
+        return asyncio.run(_in_process(requests))
+
+
 def measure(shape: LoadShape, tool: Tool, work_dir: Path) -> dict[str, Any]:
     """Start both servers, drive every target in turn with `tool`, and return the report."""
     settings = server_settings(shape)
@@ -244,6 +351,7 @@ def measure(shape: LoadShape, tool: Tool, work_dir: Path) -> dict[str, Any]:
             _warm_up(url, target.body)
             figures = generate(url, body_path, shape)
             results[target.name] = {"description": target.description, **asdict(figures)}
+    in_process = measure_in_process(shape.in_process_requests)
     bare = results["bare"]["ok_per_second"]
     ratios = {f"{name}_to_bare": results[name]["ok_per_second"] / bare for name in ("declared", "dense")}
     return {
@@ -255,6 +363,7 @@ def measure(shape: LoadShape, tool: Tool, work_dir: Path) -> dict[str, Any]:
         "load_average_after": [round(value, 2) for value in os.getloadavg()],
         "targets": results,
         "ratios": ratios,
+        "in_process": in_process,
         "goal_declared_to_bare": GOAL_DECLARED_TO_BARE,
         "goal_met": ratios["declared_to_bare"] >= GOAL_DECLARED_TO_BARE,
     }
@@ -278,6 +387,12 @@ def table(report: dict[str, Any]) -> str:
     rows.append(
         f"declared / bare = {ratios['declared_to_bare']:.2f} (goal >= {report['goal_declared_to_bare']}), "
         f"dense / bare = {ratios['dense_to_bare']:.4f}; load generator: {report['tool']}"
+    )
+    in_process = report["in_process"]
+    rows.append(
+        f"in-process (ASGI) per declared request: service {in_process['declared_us_per_request']:.1f} µs, "
+        f"bare {in_process['bare_us_per_request']:.1f} µs, "
+        f"extra {in_process['declared_extra_us_per_request']:.1f} µs"
     )
     return "\n".join(rows)
 
