@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     max_form_fields: int = Field(default=16, ge=1, description="Most fields and files in one multipart body.")
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Comma-separated API keys. When set, every /v1 route needs `X-API-Key: <key>` or "
+        description="Comma-separated API keys. When set, every path under /v1 needs `X-API-Key: <key>` or "
         "`Authorization: Bearer <key>`; probes, metrics and docs stay open.",
     )
     rules: Path | None = Field(
