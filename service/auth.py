@@ -1,8 +1,8 @@
 """The API-key check guarding every /v1 path when keys are configured (OPTADVISOR_API_KEYS).
 
 A pure ASGI middleware rather than a router dependency: it guards every path under the prefix, routes added
-later and unknown paths alike, and costs about 1 µs a request where FastAPI's dependency resolution took
-about 20 µs (most of a cached declared answer's budget).
+later and unknown paths alike, and a request it lets through pays about 1 µs, where resolving the same check
+as a FastAPI dependency took about 20 µs (measured in-process on a cached declared recommendation).
 """
 
 import hmac
