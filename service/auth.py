@@ -1,8 +1,9 @@
 """The API-key check guarding every /v1 path when keys are configured (OPTADVISOR_API_KEYS).
 
 A pure ASGI middleware rather than a router dependency: it guards every path under the prefix, routes added
-later and unknown paths alike, and a request it lets through pays about 1 µs, where resolving the same check
-as a FastAPI dependency took about 20 µs (measured in-process on a cached declared recommendation).
+later and unknown paths alike. A request with a valid key (two keys configured) pays about 1.2 µs here; as a
+FastAPI router dependency the check cost about 20 µs per request even with no keys configured (measured
+in-process on a cached declared recommendation).
 """
 
 import hmac
