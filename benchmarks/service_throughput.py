@@ -37,6 +37,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
+from unittest.mock import patch
 
 import httpx
 import numpy as np
@@ -310,9 +311,16 @@ def _stderr_discarded() -> Iterator[None]:
         os.close(saved)
 
 
+def _default_settings() -> Settings:
+    """Defaults, as the wrk servers get them: OPTADVISOR_* variables of the calling shell are ignored."""
+    own = {name: value for name, value in os.environ.items() if not name.startswith("OPTADVISOR_")}
+    with patch.dict(os.environ, own, clear=True):
+        return Settings()
+
+
 async def _in_process(requests: int) -> dict[str, float]:
     body = json.dumps(DECLARED_REQUEST).encode()
-    settings = Settings()
+    settings = _default_settings()
     bare, service = create_bare_app(settings), create_app(settings)
     async with bare.router.lifespan_context(bare), service.router.lifespan_context(service):
         # Alternating, so that a slow phase of the machine hits both alike; the lower of each pair is kept.
