@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,7 +72,7 @@ def running_server(
         process = subprocess.Popen(command, cwd=REPOSITORY, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = RunningServer(url=f"http://127.0.0.1:{port}", port=port, process=process, log_path=log_path)
     try:
-        _wait_until_ready(server, ready_timeout)
+        wait_until_ready(server.url, process, server.log, ready_timeout)
         yield server
     finally:
         stop(process)
@@ -90,15 +90,19 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 40.0) -> int:
     return int(process.returncode)
 
 
-def _wait_until_ready(server: RunningServer, timeout: float) -> None:
+def wait_until_ready(
+    url: str, process: subprocess.Popen[bytes], log: Callable[[], str], timeout: float
+) -> None:
+    """Poll `url`/readyz until it answers 200; ServerStartError (with the log's tail) if the process exits
+    or `timeout` seconds pass first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise ServerStartError(f"server exited with {server.process.returncode}:\n{server.log()[-3000:]}")
+        if process.poll() is not None:
+            raise ServerStartError(f"server exited with {process.returncode}:\n{log()[-3000:]}")
         try:
-            if httpx.get(f"{server.url}/readyz", timeout=2.0).status_code == 200:
+            if httpx.get(f"{url}/readyz", timeout=2.0).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.2)
-    raise ServerStartError(f"server at {server.url} was not ready within {timeout:.0f} s")
+    raise ServerStartError(f"server at {url} was not ready within {timeout:.0f} s:\n{log()[-3000:]}")

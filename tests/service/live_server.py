@@ -4,13 +4,12 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from benchmarks.server import stop, wait_until_ready
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The shared test server's body limit: small, so the limit tests stay fast.
@@ -45,23 +44,7 @@ def live_server(tmp_dir: Path, **settings: str) -> Iterator[LiveServer]:
         process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = LiveServer(url=f"http://127.0.0.1:{port}", port=port, log_path=log_path)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()[-3000:]}")
-            try:
-                if httpx.get(f"{server.url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server did not become ready:\n{server.log()[-3000:]}")
-            time.sleep(0.2)
+        wait_until_ready(server.url, process, server.log, timeout=90)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=20)
