@@ -5,15 +5,16 @@ The highest score wins, equal scores go to the earlier method in the rule set's 
 """
 
 import math
+from collections.abc import Callable
 
 from rules.canonical import Setting
 from rules.conditions import evaluate, referenced_features
 from rules.features import FeatureConstants, Features, MeasuredProfile, build_features
 from rules.frameworks import GradientScale, build_configs, flatten, framework_kwargs
-from rules.hyperparameters import estimate_hyperparameters
+from rules.hyperparameters import Estimate, LrFloor, estimate_hyperparameters
 from rules.recommendation import Alternative, RationaleItem, Recommendation
 from rules.request import Method, RecommendationRequest
-from rules.ruleset import Estimators, Rule, RuleSet
+from rules.ruleset import Rule, RuleSet
 from rules.templates import placeholders, render
 from rules.tuning import PlannedMethod, tuning_plan
 
@@ -75,16 +76,15 @@ def _repeats(winner: PlannedMethod, other: PlannedMethod, steps: float | None, n
 def _runner_up(
     winner: PlannedMethod,
     others: list[Method],
-    features: Features,
-    constants: Estimators,
-    fixed: dict[str, dict[str, Setting]],
+    estimate: Callable[[Method], Estimate],
+    steps: float | None,
+    negligible_decay: float,
 ) -> PlannedMethod | None:
     """The best-ranked other method whose run would not repeat the winner's."""
     for method in others:
-        estimate = estimate_hyperparameters(method, features, constants, fixed.get(method, {}))
-        planned = PlannedMethod(method, estimate.settings, estimate.lr_is_floor)
-        steps = features.number("training_steps")
-        if not _repeats(winner, planned, steps, constants.negligible_decay_over_run):
+        estimated = estimate(method)
+        planned = PlannedMethod(method, estimated.settings, estimated.lr_is_floor)
+        if not _repeats(winner, planned, steps, negligible_decay):
             return planned
     return None
 
@@ -105,6 +105,7 @@ def recommend(
     scores: dict[str, float] = {method: ruleset.priors[method] for method in candidates}
     fired: list[tuple[Rule, str]] = []
     fixed: dict[str, dict[str, Setting]] = {}
+    floors: dict[str, LrFloor] = {}
     for rule in ruleset.rules:
         if evaluate(rule.condition, features) is not True:
             continue
@@ -114,6 +115,9 @@ def recommend(
                 scores[method] += delta
         for method, settings in rule.settings.items():
             fixed.setdefault(method, {}).update(settings)
+        for method, lr in rule.lr_floors.items():
+            if method not in floors or lr > floors[method].lr:
+                floors[method] = LrFloor(lr, rule.id)
     scores = {method: round(score, _SCORE_DIGITS) for method, score in scores.items()}
     order = ruleset.tie_break.order
     ranking = sorted(candidates, key=lambda method: (-scores[method], order.index(method)))
@@ -133,10 +137,20 @@ def recommend(
             )
         )
 
-    best = estimate_hyperparameters(winner, features, constants, fixed.get(winner, {}))
+    def estimate(method: Method) -> Estimate:
+        floor = floors.get(method)
+        return estimate_hyperparameters(method, features, constants, fixed.get(method, {}), floor)
+
+    best = estimate(winner)
     rationale.extend(best.reasons)
     planned_best = PlannedMethod(winner, best.settings, best.lr_is_floor)
-    runner_up = _runner_up(planned_best, ranking[1:], features, constants, fixed)
+    runner_up = _runner_up(
+        planned_best,
+        ranking[1:],
+        estimate,
+        features.number("training_steps"),
+        constants.negligible_decay_over_run,
+    )
     if runner_up is not None and runner_up.method != ranking[1]:
         rationale.append(
             RationaleItem(

@@ -15,7 +15,8 @@
   tests/rules/test_step_size_estimates.py replays gradients through the optimizers to check each model.
   The framework default is the floor: the parameter RMS measured at capture understates the scale weights
   must reach when they start at or near zero (zero-initialised linear models, embeddings), where a
-  smaller lr only stalls.
+  smaller lr only stalls. A rule may raise the floor for its regime (`lr_floors`) to a published
+  operating point; unlike the default it is a centre, searched in both directions.
 - RMSprop alpha: memory 1/(1-alpha) matched to the measured drift timescale, clipped to a sane range.
 """
 
@@ -40,6 +41,14 @@ from rules.step_sizes import (
 def significant(value: float, digits: int = 3) -> float:
     """`value` rounded to `digits` significant digits, so configs read like hand-written ones."""
     return float(f"{value:.{digits}g}")
+
+
+@dataclass(frozen=True)
+class LrFloor:
+    """A learning-rate floor a fired rule sets for one method."""
+
+    lr: float
+    rule: str
 
 
 @dataclass
@@ -103,23 +112,41 @@ def _step_per_lr(
     return gradient_rms, f"an SGD step is lr·|g|, with gradient RMS {gradient_rms:.3g}"
 
 
-def _learning_rate(method: Method, features: Features, constants: Estimators, estimate: Estimate) -> None:
+def _floor_or_default(method: Method, estimate: Estimate, floor: LrFloor | None, why: str) -> None:
+    if floor is None or floor.lr <= float(estimate.settings["lr"]):
+        estimate.default(method, "lr", why)
+        return
+    estimate.choose(
+        "lr",
+        floor.lr,
+        f"lr={floor.lr:g}: the floor rule {floor.rule} sets for this regime ({why})",
+        {"lr_floor": floor.lr},
+    )
+
+
+def _learning_rate(
+    method: Method, features: Features, constants: Estimators, estimate: Estimate, floor: LrFloor | None
+) -> None:
     step = run_target_step(features, constants.run_travel)
     if step is None:
-        estimate.default(method, "lr", "no parameter scale measured or no training length known")
+        _floor_or_default(method, estimate, floor, "no parameter scale measured or no training length known")
         return
     steps = int(features.values["training_steps"])
     per_lr = _step_per_lr(method, estimate.settings, features, steps)
     if per_lr is None:
-        estimate.default(method, "lr", "no gradient scale measured")
+        _floor_or_default(method, estimate, floor, "no gradient scale measured")
         return
     size, how = per_lr
     default = float(estimate.settings["lr"])
+    regime_floor = floor is not None and floor.lr > default
+    lowest = floor.lr if floor is not None and regime_floor else default
     raw = step / size
     ceiling = default * constants.lr_ceiling_over_default
-    lr = significant(min(max(raw, default), ceiling))
+    lr = significant(min(max(raw, lowest), ceiling))
     bound = ""
-    if raw < default:
+    if raw < lowest and floor is not None and regime_floor:
+        bound = f"; raised to {lowest:g}, the floor rule {floor.rule} sets for this regime"
+    elif raw < lowest:
         bound = f"; raised to the framework default {default:g}, the floor, above which a plan searches"
         estimate.lr_is_floor = True
     elif raw > ceiling:
@@ -164,12 +191,17 @@ def _rmsprop_alpha(features: Features, constants: Estimators, estimate: Estimate
 
 
 def estimate_hyperparameters(
-    method: Method, features: Features, constants: Estimators, fixed: dict[str, Setting]
+    method: Method,
+    features: Features,
+    constants: Estimators,
+    fixed: dict[str, Setting],
+    floor: LrFloor | None = None,
 ) -> Estimate:
-    """Torch-form hyperparameters for `method`; `fixed` (from rules' settings) is kept as it is."""
+    """Torch-form hyperparameters for `method`; `fixed` (from rules' settings) is kept as it is, and an
+    estimated lr is never below `floor` (from rules' lr_floors)."""
     estimate = Estimate(settings={**torch_defaults(method), **fixed})
     if method == "rmsprop" and "alpha" not in fixed:
         _rmsprop_alpha(features, constants, estimate)
     if "lr" not in fixed:
-        _learning_rate(method, features, constants, estimate)
+        _learning_rate(method, features, constants, estimate, floor)
     return estimate

@@ -47,6 +47,12 @@ class Rule(BaseModel):
         default_factory=dict,
         description="Hyperparameters (torch names) the rule fixes for a method when it applies.",
     )
+    lr_floors: dict[str, FiniteFloat] = Field(
+        default_factory=dict,
+        description="Smallest learning rate (torch form) a method's estimate may take when the rule applies: "
+        "a published operating point for a regime whose measurements cannot set the scale. A measured "
+        "estimate above it is kept.",
+    )
     rationale: str = Field(max_length=500, description="Sentence with {feature:spec} placeholders.")
     source: str = Field(min_length=1, max_length=1000, description="Where the guidance comes from.")
 
@@ -55,6 +61,12 @@ class Rule(BaseModel):
         check_condition(self.condition, self.id)
         _unknown_methods(list(self.effects), self.id, "effects")
         _unknown_methods(list(self.settings), self.id, "settings")
+        _unknown_methods(list(self.lr_floors), self.id, "lr_floors")
+        for method, floor in self.lr_floors.items():
+            problem = check_setting(method, "lr", floor)  # type: ignore[arg-type]
+            if problem is not None or floor <= 0.0:
+                why = problem or f"{floor!r} is not positive"
+                raise RuleSetError(why, rule=self.id, field=f"lr_floors.{method}")
         for method, values in self.settings.items():
             for name, value in values.items():
                 problem = check_setting(method, name, value)  # type: ignore[arg-type]

@@ -107,6 +107,14 @@ def _break_setting(raw: dict[str, Any]) -> None:
     _rule(raw, "rmsprop-recurrent")["settings"]["rmsprop"] = {"centred": True}
 
 
+def _break_floor_method(raw: dict[str, Any]) -> None:
+    _rule(raw, "adagrad-sparse-linear-rate")["lr_floors"] = {"adagrd": 0.1}
+
+
+def _break_floor_value(raw: dict[str, Any]) -> None:
+    _rule(raw, "adagrad-sparse-linear-rate")["lr_floors"]["adagrad"] = 0.0
+
+
 def _break_effect_value(raw: dict[str, Any]) -> None:
     _rule(raw, "adagrad-sparse")["effects"]["adagrad"] = "a lot"
 
@@ -132,6 +140,8 @@ def _drop_rationale(raw: dict[str, Any]) -> None:
         (_duplicate_id, "adagrad-sparse", "id"),
         (_break_setting, "rmsprop-recurrent", "settings.rmsprop.centred"),
         (_break_effect_value, "adagrad-sparse", "effects.adagrad"),
+        (_break_floor_method, "adagrad-sparse-linear-rate", "lr_floors.adagrd"),
+        (_break_floor_value, "adagrad-sparse-linear-rate", "lr_floors.adagrad"),
         (_drop_rationale, "adagrad-sparse", "rationale"),
     ],
 )

@@ -86,3 +86,51 @@ def test_a_floored_learning_rate_is_searched_upwards_only(
     plan = recommend(request, ruleset, report).tuning_plan
     assert [run.method for run in plan[:3]] == ["adagrad"] * 3
     assert [run.kwargs["lr"] for run in plan[:3]] == [0.01, pytest.approx(0.0316), pytest.approx(0.1)]
+
+
+def _sparse_linear(
+    make_report: Callable[..., ProfileReport], parameter_rms: float, model_family: str = "linear"
+) -> tuple[RecommendationRequest, ProfileReport]:
+    report = make_report(
+        sparsity=0.95, rare_coordinate_fraction=0.3, parameter_rms=parameter_rms, adagrad_dying_step=1e9
+    )
+    profile = {"model_family": model_family, "training_steps": 60, "tuning_budget": 4, "convex": True}
+    return RecommendationRequest.model_validate({"profile": profile}), report
+
+
+def test_a_regime_floor_raises_a_small_estimate_and_is_searched_both_ways(
+    ruleset: RuleSet, make_report: Callable[..., ProfileReport]
+) -> None:
+    # A zero-initialised linear model: 60 capture steps moved its weights to RMS 0.007, which asks Adagrad
+    # for lr ~3e-3; the sparse-linear rule's floor of 0.1 replaces it and is a centre, not a lower bound.
+    request, report = _sparse_linear(make_report, parameter_rms=0.007)
+    answer = recommend(request, ruleset, report)
+    assert answer.method == "adagrad"
+    assert answer.hyperparameters["lr"] == 0.1
+    assert [run.kwargs["lr"] for run in answer.tuning_plan[:3]] == [
+        0.1,
+        pytest.approx(0.0316),
+        pytest.approx(0.316),
+    ]
+    estimate = next(item for item in answer.rationale if item.rule == "estimate.lr")
+    assert "adagrad-sparse-linear-rate" in estimate.text
+    assert "adagrad-sparse-linear-rate" in {item.rule for item in answer.rationale}
+
+
+def test_a_measured_estimate_above_the_regime_floor_is_kept(
+    ruleset: RuleSet, make_report: Callable[..., ProfileReport]
+) -> None:
+    # Target step 0.5/sqrt(60) = 0.065 over Adagrad's 0.28 x lr per step across 60 steps: lr 0.23.
+    request, report = _sparse_linear(make_report, parameter_rms=0.5)
+    assert recommend(request, ruleset, report).hyperparameters["lr"] == pytest.approx(0.231, abs=0.002)
+
+
+def test_the_regime_floor_applies_without_measurements_and_only_to_its_regime(
+    ruleset: RuleSet, make_report: Callable[..., ProfileReport]
+) -> None:
+    declared = {"model_family": "linear", "gradient_sparsity": 0.9, "convex": True, "tuning_budget": 1}
+    answer = recommend(RecommendationRequest.model_validate({"profile": declared}), ruleset)
+    assert (answer.method, answer.hyperparameters["lr"]) == ("adagrad", 0.1)
+    request, report = _sparse_linear(make_report, parameter_rms=0.007, model_family="embedding")
+    embedding = recommend(request, ruleset, report)
+    assert (embedding.method, embedding.hyperparameters["lr"]) == ("adagrad", 0.01)
