@@ -2,7 +2,8 @@
 
 Quantile figures summarise the pooled coordinates of every group (a proportional fixed sample of
 at most POOLED_COORDINATES when there are more); the others are weighted over groups by
-coordinate count.
+coordinate count, except typical_parameter_rms: the median over groups' parameter RMS weighted by
+tensor size.
 """
 
 from __future__ import annotations
@@ -48,6 +49,13 @@ def overall_figures(groups: Mapping[str, GroupMeasurement], decay: DecaySettings
     for name in _WEIGHTED:
         pairs = [(getattr(f, name), float(f.coordinates)) for f in figures if getattr(f, name) is not None]
         combined[name] = _weighted(name, pairs) if pairs else None
+    combined["typical_parameter_rms"] = _size_weighted_median(
+        [
+            (group.figures.parameter_rms, group.tensor_size)
+            for group in groups.values()
+            if group.figures.parameter_rms is not None
+        ]
+    )
     timescale, parameter_rms = combined["drift_timescale_steps"], combined["parameter_rms"]
     combined.update(summarise(pooled))
     combined.update(decay_figures(decay, timescale, parameter_rms))  # type: ignore[arg-type]
@@ -61,3 +69,14 @@ def _weighted(name: str, pairs: list[tuple[float, float]]) -> float:
     if name in _LOG_SCALE:
         return math.exp(sum(math.log(value) * weight for value, weight in pairs) / total)
     return sum(value * weight for value, weight in pairs) / total
+
+
+def _size_weighted_median(pairs: list[tuple[float, int]]) -> float | None:
+    """The value at which half of the total size is reached, values taken in increasing order."""
+    total = sum(size for _, size in pairs)
+    reached = 0
+    for value, size in sorted(pairs):
+        reached += size
+        if 2 * reached >= total:
+            return value
+    return None

@@ -59,6 +59,12 @@ class Figures(BaseModel):
     parameter_rms: float | None = Field(
         description="Root mean square of the parameter values, when the client sent them."
     )
+    typical_parameter_rms: float | None = Field(
+        description="Parameter RMS of the group holding the median parameter, groups ordered by parameter "
+        "RMS and weighted by tensor size: the scale most parameters have. Equal to parameter_rms for one "
+        "group; below it when a few large-scale tensors (an N(0, 1) embedding table, say) dominate the "
+        "overall RMS. Null without parameters."
+    )
     adagrad_dying_step: float | None = Field(
         description="Projected step at which the median coordinate's Adagrad effective rate falls to 1% of "
         "its value after that coordinate's first update, from S(t) = S0 + g1^2 + p*r*(t - t1) per coordinate "

@@ -67,10 +67,11 @@ class PerCoordinate:
 
 @dataclass(frozen=True)
 class GroupMeasurement:
-    """A group's figures and the per-coordinate quantities behind them."""
+    """A group's figures, the per-coordinate quantities behind them, and its tensor's size."""
 
     figures: Figures
     per_coordinate: PerCoordinate
+    tensor_size: int  # the whole tensor's coordinates (total_coordinates when a subset was sent)
 
 
 def measure_group(
@@ -103,11 +104,12 @@ def measure_group(
             # gradient RMS: sqrt of the mean g² over all entries (whole tensor when step_norms is sent).
             "gradient_rms": _gradient_rms(sample, stats),
             "parameter_rms": sample.known_parameter_rms,
+            "typical_parameter_rms": sample.known_parameter_rms,
             **summarise(per_coordinate),
             **decay_figures(decay, stationarity.timescale_steps, sample.known_parameter_rms),
         }
     )
-    return GroupMeasurement(figures, per_coordinate)
+    return GroupMeasurement(figures, per_coordinate, sample.total_coordinates or sample.coordinates)
 
 
 def summarise(per_coordinate: PerCoordinate) -> dict[str, float | None]:

@@ -44,6 +44,10 @@ _MEASURED_ONLY: dict[str, FeatureSpec] = {
         "number", "Median |mean| / standard deviation of the gradient over steps (measured)."
     ),
     "parameter_rms": FeatureSpec("number", "Root mean square of the parameter values (measured)."),
+    "typical_parameter_rms": FeatureSpec(
+        "number",
+        "Parameter RMS of the tensor holding the median parameter (measured): the scale lr estimates aim at.",
+    ),
     "adagrad_rate_ratio_at_training_steps": FeatureSpec(
         "number", "Adagrad's projected effective rate at training_steps relative to its first (measured)."
     ),
@@ -219,7 +223,7 @@ def build_features(
 def _estimate_adadelta_lr_needed(
     values: dict[str, FeatureValue], origins: dict[str, Origin], constants: FeatureConstants
 ) -> None:
-    parameter_rms, steps = values.get("parameter_rms"), values.get("training_steps")
+    parameter_rms, steps = values.get("typical_parameter_rms"), values.get("training_steps")
     if not isinstance(parameter_rms, float) or not isinstance(steps, int):
         return
     if parameter_rms <= 0.0 or steps < 1:

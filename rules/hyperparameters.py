@@ -3,6 +3,9 @@
 - Target step: a run of T steps whose updates point in noisy directions moves a parameter about
   step x sqrt(T); for it to be able to cover `run_travel` parameter RMS, the target step is
   run_travel x parameter RMS / sqrt(training_steps). Short runs therefore get larger steps than long ones.
+  The parameter RMS is the typical one, of the tensor holding the median parameter: one global lr moves
+  every tensor by about the same amount per step, so an RMS pooled over all parameters would let a few
+  large-scale tensors (N(0, 1) embedding tables) set steps that are large for all the others.
 - lr = target step / (the method's RMS step per unit lr over the run), each from its update rule with
   gradients of mean mu and spread sigma per coordinate (rho = mu / sigma, measured):
   Adam/AdamW sqrt((rho² + (1-b1)/(1+b1)) / (1 + rho²)) (momentum averages noise away, bias correction
@@ -70,8 +73,8 @@ class Estimate:
 
 
 def run_target_step(features: Features, run_travel: float) -> float | None:
-    """The target step for the measured parameter RMS and the planned run, or None without both."""
-    parameter_rms = features.number("parameter_rms")
+    """The target step for the typical parameter RMS and the planned run, or None without both."""
+    parameter_rms = features.number("typical_parameter_rms")
     training_steps = features.number("training_steps")
     if parameter_rms is None or parameter_rms <= 0.0 or training_steps is None or training_steps < 1:
         return None
@@ -154,10 +157,11 @@ def _learning_rate(
     estimate.choose(
         "lr",
         lr,
-        f"lr={lr:g}: a run of {steps} steps can cover the measured parameter RMS "
-        f"{features.number('parameter_rms'):.3g} with steps of {step:.3g}, and {how}{bound}",
+        f"lr={lr:g}: a run of {steps} steps can cover the typical parameter RMS "
+        f"{features.number('typical_parameter_rms'):.3g} (that of the tensor holding the median parameter) "
+        f"with steps of {step:.3g}, and {how}{bound}",
         {
-            "parameter_rms": features.number("parameter_rms"),
+            "typical_parameter_rms": features.number("typical_parameter_rms"),
             "training_steps": steps,
             "target_step": step,
             "step_per_lr": size,

@@ -118,3 +118,20 @@ def test_very_wide_groups_are_measured_on_a_bounded_subset(monkeypatch: pytest.M
     assert figures.sparsity == 1 - np.count_nonzero(stream) / stream.size  # per-step sums stay exact
     assert figures.nonzero_frequency_median == pytest.approx(0.5, abs=0.25)
     assert any("300 of 1000" in note for note in report.estimates)
+
+
+def test_typical_parameter_rms_is_the_scale_of_the_median_parameter() -> None:
+    stream = synthetic.stationary_gaussian(20, 50, seed=4)
+    groups = {
+        # An N(0, 1) embedding table: few parameters, large scale.
+        "embedding": GradientSample(stream, parameter_rms=1.0),
+        # A sampled weight matrix: 50 coordinates sent of 10,000, which is the size that counts.
+        "weights": GradientSample(stream, parameter_rms=0.08, total_coordinates=10_000),
+        "bias": GradientSample(stream[:, :5].copy(), parameter_rms=0.0),
+    }
+    overall = profile(groups).overall
+    assert overall.typical_parameter_rms == 0.08
+    assert overall.parameter_rms is not None and overall.parameter_rms > 0.5  # pooled: the table dominates
+    single = profile({"weights": GradientSample(stream, parameter_rms=0.3)}).overall
+    assert single.typical_parameter_rms == single.parameter_rms == 0.3
+    assert profile({"g": GradientSample(stream)}).overall.typical_parameter_rms is None

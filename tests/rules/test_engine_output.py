@@ -97,6 +97,17 @@ def test_adagrad_lr_from_parameter_scale_and_run_length(
     assert not any(line.startswith("adagrad lr=") for line in answer.assumptions)
 
 
+def test_the_lr_aims_at_the_typical_parameter_not_the_pooled_rms(
+    ruleset: RuleSet, make_report: Callable[..., ProfileReport]
+) -> None:
+    # A large-scale embedding table lifts the pooled RMS to 1.0; most parameters sit at 0.1.
+    figures = {"sparsity": 0.99, "rare_coordinate_fraction": 0.4, "adagrad_dying_step": 1e9}
+    mixed = make_report(parameter_rms=1.0, typical_parameter_rms=0.1, **figures)
+    answer = _recommend(ruleset, mixed, profile={"training_steps": 100})
+    assert answer.hyperparameters["lr"] == pytest.approx(_adagrad_lr(0.1, 100), rel=0.01)
+    assert "typical parameter RMS 0.1 " in _rationale(answer, "estimate.lr")
+
+
 def test_adagrad_lr_is_the_default_said_as_such_without_parameters(ruleset: RuleSet) -> None:
     answer = _recommend(ruleset, profile={"gradient_sparsity": 0.97, "convex": True})
     assert answer.hyperparameters["lr"] == 0.01

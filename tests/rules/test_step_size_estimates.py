@@ -23,7 +23,13 @@ _SPREAD = 0.01
 
 
 def _report(base: dict[str, Any], training_steps: int, parameter_rms: float, ratio: float) -> ProfileReport:
-    figures = {**base, "parameter_rms": parameter_rms, "mean_to_spread_ratio": ratio, "gradient_rms": 0.01}
+    figures = {
+        **base,
+        "parameter_rms": parameter_rms,
+        "typical_parameter_rms": parameter_rms,
+        "mean_to_spread_ratio": ratio,
+        "gradient_rms": 0.01,
+    }
     return ProfileReport(
         framework="torch",
         training_steps=training_steps,
