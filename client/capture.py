@@ -11,7 +11,7 @@ fixed, seeded random subset of coordinates, plus the exact per-step L2 norm and 
 tensor, so the profiler can tell which figures are estimates. Recording is a gather by precomputed indices
 into preallocated buffers on the gradient's device: no host synchronisation until the samples are sent.
 float32 and float64 gradients on the CPU are recorded through numpy views of the same buffers, which costs
-a fraction of torch's per-call dispatch and counts nonzeros about six times faster (see `_nonzero_count`).
+a fraction of torch's per-call dispatch and counts nonzeros far faster (see `_nonzero_count`).
 """
 
 import math
@@ -28,24 +28,25 @@ DEFAULT_MAX_COORDINATES = 4096
 DEFAULT_MAX_TOTAL_VALUES = 1_000_000
 
 
-# A float's bits read as the same-width integer are zero exactly for +0.0 and the minimum exactly for -0.0.
-_SAME_WIDTH_INTEGER: dict[np.dtype[Any], type[np.signedinteger[Any]]] = {
-    np.dtype(np.float32): np.int32,
-    np.dtype(np.float64): np.int64,
-}
+# Values compared per pass when counting nonzeros: bounds the flags buffer at 1 MiB whatever the model.
+_COUNT_CHUNK = 1 << 20
 
 
-def _nonzero_count(flat: np.ndarray) -> int:
-    """The exact number of nonzero values of a 1-D float32/float64 array (-0.0 counts as zero).
+def _nonzero_count(flat: np.ndarray, flags: np.ndarray) -> int:
+    """The exact number of nonzero values of a 1-D float array (-0.0 counts as zero).
 
-    Comparing floats (numpy or torch.count_nonzero) takes about 160-190 µs per 262,144 float32 values on the
-    CPU; counting the integer bit patterns takes about 27 µs, and a minimum (about 15 µs) rules out -0.0,
-    which a gradient rarely holds and which then takes the float comparison.
+    The comparison writes into `flags`, a reused bool buffer, chunk by chunk. Per 262,144 float32 values
+    on the CPU: numpy's count_nonzero on floats takes about 160 µs (one value at a time) and
+    torch.count_nonzero about 940 µs, a vectorised `!=` plus a count of the bools 33 µs, which also
+    counts -0.0 as zero without the extra pass that counting the floats' bit patterns needs (43 µs).
     """
-    bits = flat.view(_SAME_WIDTH_INTEGER[flat.dtype])
-    if bits.size and bits.min() == np.iinfo(bits.dtype).min:
-        return int(np.count_nonzero(flat))
-    return int(np.count_nonzero(bits))
+    count = 0
+    for start in range(0, flat.size, flags.size):
+        chunk = flat[start : start + flags.size]
+        chunk_flags = flags[: chunk.size]
+        np.not_equal(chunk, 0.0, out=chunk_flags)
+        count += int(np.count_nonzero(chunk_flags))
+    return count
 
 
 @dataclass
@@ -56,6 +57,7 @@ class _CpuViews:
     values: np.ndarray
     norms: np.ndarray
     nonzeros: np.ndarray
+    flags: np.ndarray  # scratch for `_nonzero_count`, shared by a capture's recorders
 
 
 @dataclass
@@ -67,6 +69,7 @@ class _TensorRecorder:
     values: torch.Tensor  # [steps, coordinates sampled]
     norms: torch.Tensor  # [steps], exact over the whole tensor
     nonzeros: torch.Tensor  # [steps], exact over the whole tensor
+    flags: np.ndarray
     cpu_views: _CpuViews | None = field(init=False)
 
     def __post_init__(self) -> None:
@@ -77,6 +80,7 @@ class _TensorRecorder:
                 values=self.values.numpy(),
                 norms=self.norms.numpy(),
                 nonzeros=self.nonzeros.numpy(),
+                flags=self.flags,
             )
             if on_cpu
             else None
@@ -105,9 +109,10 @@ class _TensorRecorder:
         if views.index is None:
             views.values[step] = flat
             return
-        np.take(flat, views.index, out=views.values[step])
+        # The first pass reads the gradient from memory; the count and the gather then find it in cache.
         views.norms[step] = math.sqrt(np.dot(flat, flat))
-        views.nonzeros[step] = _nonzero_count(flat)
+        views.nonzeros[step] = _nonzero_count(flat, views.flags)
+        np.take(flat, views.index, out=views.values[step])
 
     def sample_json(self, steps: int) -> dict[str, Any]:
         sample: dict[str, Any] = {
@@ -157,12 +162,20 @@ class GradientCapture:
         generator = torch.Generator().manual_seed(seed)
         self.steps = steps
         self.recorded = 0
-        self._recorders = {name: self._recorder(p, per_tensor, steps, generator) for name, p in parameters}
+        largest = max(p.numel() for _, p in parameters)
+        flags = np.empty(min(largest, _COUNT_CHUNK), dtype=np.bool_)
+        self._recorders = {
+            name: self._recorder(p, per_tensor, steps, generator, flags) for name, p in parameters
+        }
         self._hook: Any = None
 
     @staticmethod
     def _recorder(
-        parameter: torch.Tensor, coordinates: int, steps: int, generator: torch.Generator
+        parameter: torch.Tensor,
+        coordinates: int,
+        steps: int,
+        generator: torch.Generator,
+        flags: np.ndarray,
     ) -> _TensorRecorder:
         size = parameter.numel()
         index = None
@@ -178,6 +191,7 @@ class GradientCapture:
                 steps, dtype=torch.promote_types(parameter.dtype, torch.float32), device=parameter.device
             ),
             nonzeros=torch.zeros(steps, dtype=torch.int64, device=parameter.device),
+            flags=flags,
         )
 
     @property

@@ -106,3 +106,19 @@ def test_nonzero_counts_and_norms_are_exact_whatever_the_zeros_sign(dtype: torch
     assert sample["step_nonzeros"] == expected_counts
     assert expected_counts[2] < expected_counts[1] < expected_counts[0]
     assert sample["step_norms"] == pytest.approx(expected_norms, rel=1e-3)
+
+
+def test_nonzero_counts_are_exact_on_a_tensor_of_more_than_a_million_values() -> None:
+    model = torch.nn.Linear(1100, 1000, bias=False)  # 1.1 M values: counted in more than one pass
+    capture = GradientCapture(model, steps=2, max_coordinates=10)
+    generator = torch.Generator().manual_seed(1)
+    expected = []
+    for _ in range(2):
+        gradient = torch.randn(1000, 1100, generator=generator)
+        gradient[gradient.abs() < 1.0] = 0.0
+        gradient[-1, -500:] = -0.0  # zeros in the last, partial pass
+        gradient[0, 0] = 1.0
+        model.weight.grad = gradient
+        expected.append(int(torch.count_nonzero(gradient)))
+        capture.record()
+    assert capture.gradients()["weight"]["step_nonzeros"] == expected
