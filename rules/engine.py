@@ -14,7 +14,7 @@ from rules.frameworks import GradientScale, build_configs, flatten, framework_kw
 from rules.hyperparameters import Estimate, LrFloor, estimate_hyperparameters
 from rules.recommendation import Alternative, RationaleItem, Recommendation
 from rules.request import Method, RecommendationRequest
-from rules.ruleset import Rule, RuleSet
+from rules.ruleset import Estimators, Rule, RuleSet
 from rules.templates import placeholders, render
 from rules.tuning import PlannedMethod, tuning_plan
 
@@ -64,29 +64,35 @@ def _alternative_reason(
     return f"score {scores[method]:.2f} vs {scores[winner]:.2f} for {winner}: " + "; ".join(reasons)
 
 
-def _repeats(winner: PlannedMethod, other: PlannedMethod, steps: float | None, negligible: float) -> bool:
-    """Whether `other`'s run would repeat `winner`'s: Adam and AdamW differ only by AdamW's decoupled decay,
-    which shrinks the weights by a factor exp(-lr·weight_decay·T) over T steps."""
-    if {winner.method, other.method} != {"adam", "adamw"} or steps is None:
+def _repeats(planned: PlannedMethod, other: PlannedMethod, steps: float | None, negligible: float) -> bool:
+    """Whether `other`'s run would repeat `planned`'s: Adam and AdamW differ only by AdamW's decoupled
+    decay, which shrinks the weights by a factor exp(-lr·weight_decay·T) over T steps."""
+    if {planned.method, other.method} != {"adam", "adamw"} or steps is None:
         return False
-    adamw = winner if winner.method == "adamw" else other
+    adamw = planned if planned.method == "adamw" else other
     return float(adamw.settings["lr"]) * float(adamw.settings["weight_decay"]) * steps < negligible
 
 
-def _runner_up(
+def _alternatives(
     winner: PlannedMethod,
     others: list[Method],
     estimate: Callable[[Method], Estimate],
     steps: float | None,
-    negligible_decay: float,
-) -> PlannedMethod | None:
-    """The best-ranked other method whose run would not repeat the winner's."""
+    constants: Estimators,
+) -> tuple[list[PlannedMethod], list[Method]]:
+    """The best-ranked other methods a plan tries (up to plan_methods in all) and those it skips
+    because their runs would repeat one already planned."""
+    planned, skipped = [winner], []
     for method in others:
+        if len(planned) >= constants.plan_methods:
+            break
         estimated = estimate(method)
-        planned = PlannedMethod(method, estimated.settings, estimated.lr_is_floor)
-        if not _repeats(winner, planned, steps, negligible_decay):
-            return planned
-    return None
+        candidate = PlannedMethod(method, estimated.settings, estimated.lr_is_floor)
+        if any(_repeats(chosen, candidate, steps, constants.negligible_decay_over_run) for chosen in planned):
+            skipped.append(method)
+        else:
+            planned.append(candidate)
+    return planned[1:], skipped
 
 
 def recommend(
@@ -144,20 +150,16 @@ def recommend(
     best = estimate(winner)
     rationale.extend(best.reasons)
     planned_best = PlannedMethod(winner, best.settings, best.lr_is_floor)
-    runner_up = _runner_up(
-        planned_best,
-        ranking[1:],
-        estimate,
-        features.number("training_steps"),
-        constants.negligible_decay_over_run,
+    alternatives, skipped = _alternatives(
+        planned_best, ranking[1:], estimate, features.number("training_steps"), constants
     )
-    if runner_up is not None and runner_up.method != ranking[1]:
+    if skipped:
         rationale.append(
             RationaleItem(
                 rule="runner-up",
-                text=f"the plan's alternative is {runner_up.method}, not {ranking[1]}: over "
-                f"{features.number('training_steps'):.0f} steps AdamW's decoupled decay would shrink the "
-                f"weights by under {constants.negligible_decay_over_run:.0%}, so it would repeat Adam's run",
+                text=f"the plan skips {', '.join(skipped)}: over {features.number('training_steps'):.0f} "
+                "steps AdamW's decoupled decay would shrink the weights by under "
+                f"{constants.negligible_decay_over_run:.0%}, so its run would repeat Adam's",
                 evidence={"training_steps": features.number("training_steps")},
             )
         )
@@ -185,7 +187,7 @@ def recommend(
             )
             for method in ranking[1:]
         ],
-        tuning_plan=tuning_plan(planned_best, runner_up, budget, request.framework, constants),
+        tuning_plan=tuning_plan([planned_best, *alternatives], budget, request.framework, constants),
         measured=measured.overall if measured is not None else None,
         assumptions=assumptions,
         rules_version=ruleset.version,

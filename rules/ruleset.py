@@ -115,8 +115,21 @@ class Estimators(BaseModel):
     )
     lr_sweep_decades: list[Annotated[FiniteFloat, Field(gt=0, le=2)]] = Field(
         max_length=6,
-        description="Distances of the lr sweep from the estimate, in decades, in the order a plan spends its "
-        "runs on them; each is tried below, then above the estimate.",
+        description="Distances of each planned method's coarse lr sweep from its estimate, in decades, in "
+        "the order a plan spends its runs on them; each is tried below, then above the estimate.",
+    )
+    lr_fill_decades: list[Annotated[FiniteFloat, Field(gt=0, le=2)]] = Field(
+        default_factory=list,
+        max_length=6,
+        description="Distances of the recommendation's fine lr sweep, tried once every planned method has "
+        "had its coarse sweep.",
+    )
+    plan_methods: int = Field(
+        default=3,
+        ge=1,
+        le=6,
+        description="Most methods a tuning plan tries: the recommendation, then the best-ranked others whose "
+        "runs would not repeat one already planned.",
     )
     negligible_decay_over_run: FiniteFloat = Field(
         gt=0,

@@ -1,13 +1,17 @@
 """The tuning plan: at most `budget` runs, best first.
 
-Order: the estimate itself; a log-spaced sweep of the learning rate around it, coarse points first
-(`lr_sweep_decades`, each tried below then above; only above when the estimate is the framework default
-standing in as a floor); the method's second hyperparameter; then the
-runner-up method, and a sweep around it if budget remains.
+Runs are taken in this order of priority until the budget is spent: the recommendation's estimate and
+the first two points of its coarse sweep (`lr_sweep_decades`, each distance below then above; only
+above when the estimate is the framework default standing in as a floor); the runner-up method's
+estimate; the recommendation's second hyperparameter; the rest of its coarse sweep; the runner-up's
+coarse sweep; each further method (up to `plan_methods`) with its estimate and coarse sweep; last, the
+recommendation's fine sweep (`lr_fill_decades`). The plan lists the chosen runs method by method, the
+recommendation first.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 from rules.canonical import Setting
 from rules.frameworks import framework_kwargs
@@ -26,13 +30,15 @@ class PlannedMethod:
     lr_is_floor: bool = False
 
 
-def _sweep(planned: PlannedMethod, constants: Estimators) -> Iterator[dict[str, Setting]]:
+def _sweep(planned: PlannedMethod, decades: Iterable[float]) -> list[dict[str, Setting]]:
     centre = float(planned.settings["lr"])
     # Below a floor a method only stalls: a floored estimate is searched upwards only.
     directions = (1.0,) if planned.lr_is_floor else (-1.0, 1.0)
-    for decades in constants.lr_sweep_decades:
-        for direction in directions:
-            yield {**planned.settings, "lr": significant(centre * 10.0 ** (direction * decades))}
+    return [
+        {**planned.settings, "lr": significant(centre * 10.0 ** (direction * distance))}
+        for distance in decades
+        for direction in directions
+    ]
 
 
 def _second(planned: PlannedMethod, constants: Estimators) -> list[dict[str, Setting]]:
@@ -46,25 +52,35 @@ def _second(planned: PlannedMethod, constants: Estimators) -> list[dict[str, Set
     ]
 
 
+def _by_priority(
+    methods: Sequence[PlannedMethod], constants: Estimators
+) -> Iterator[tuple[int, dict[str, Setting]]]:
+    """(index into `methods`, settings) of every run a plan may take, most valuable first."""
+    best = methods[0]
+    coarse = _sweep(best, constants.lr_sweep_decades)
+    yield 0, best.settings
+    yield from ((0, settings) for settings in coarse[:2])
+    if len(methods) > 1:
+        yield 1, methods[1].settings
+    yield from ((0, settings) for settings in _second(best, constants))
+    yield from ((0, settings) for settings in coarse[2:])
+    for index, other in enumerate(methods[1:], start=1):
+        if index > 1:
+            yield index, other.settings
+        yield from ((index, settings) for settings in _sweep(other, constants.lr_sweep_decades))
+    yield from ((0, settings) for settings in _sweep(best, constants.lr_fill_decades))
+
+
 def tuning_plan(
-    best: PlannedMethod,
-    runner_up: PlannedMethod | None,
-    budget: int,
-    framework: Framework,
-    constants: Estimators,
+    methods: Sequence[PlannedMethod], budget: int, framework: Framework, constants: Estimators
 ) -> list[TuningRun]:
-    """Runs in the requested framework's names, never more than `budget`."""
-    runner_slots = 1 if runner_up is not None and budget >= 4 else 0
-    seconds = _second(best, constants)
-    second_slots = min(len(seconds), max(0, budget - 1 - runner_slots - 2))
-    sweep = list(_sweep(best, constants))[: max(0, budget - 1 - runner_slots - second_slots)]
-    runs: list[tuple[Method, dict[str, Setting]]] = [(best.method, best.settings)]
-    runs += [(best.method, settings) for settings in sweep]
-    runs += [(best.method, settings) for settings in seconds[:second_slots]]
-    if runner_up is not None and runner_slots:
-        runs.append((runner_up.method, runner_up.settings))
-        runs += [(runner_up.method, settings) for settings in _sweep(runner_up, constants)]
-    return [
-        TuningRun(method=method, kwargs=framework_kwargs(method, framework, settings))
-        for method, settings in runs[:budget]
-    ]
+    """Runs for `methods` (the recommendation first, then its alternatives in rank order) in the
+    requested framework's names, never more than `budget`."""
+    chosen = list(islice(_by_priority(methods, constants), budget))
+    runs = []
+    # Method by method; each method's runs in priority order.
+    for position in sorted(range(len(chosen)), key=lambda position: (chosen[position][0], position)):
+        index, settings = chosen[position]
+        method = methods[index].method
+        runs.append(TuningRun(method=method, kwargs=framework_kwargs(method, framework, settings)))
+    return runs

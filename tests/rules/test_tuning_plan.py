@@ -7,6 +7,7 @@ import pytest
 
 from profiler.report import ProfileReport
 from rules import RecommendationRequest, RuleSet, recommend
+from rules.recommendation import TuningRun
 
 
 @pytest.mark.parametrize("budget", [1, 2, 3, 4, 5, 6, 8, 12, 40])
@@ -51,12 +52,31 @@ def test_single_candidate_has_no_runner_up(ruleset: RuleSet) -> None:
     assert answer.alternatives == []
 
 
-def test_large_budget_sweeps_coarse_points_first_then_fills_in(ruleset: RuleSet) -> None:
+def _decades(plan: list[TuningRun], estimate: float) -> list[float]:
+    return [round(math.log10(float(run.kwargs["lr"]) / estimate), 2) for run in plan]  # type: ignore[arg-type]
+
+
+def test_large_budgets_try_three_methods_before_fine_points(ruleset: RuleSet) -> None:
     request = RecommendationRequest.model_validate({"profile": {"model_family": "rnn", "tuning_budget": 16}})
+    answer = recommend(request, ruleset)
+    plan = answer.tuning_plan
+    second, third = plan[7].method, plan[12].method
+    assert [run.method for run in plan] == [answer.method] * 7 + [second] * 5 + [third] * 4
+    assert len({answer.method, second, third}) == 3
+    # The recommendation: estimate, +-0.5 decade, its second hyperparameter twice, +-1 decade.
+    assert _decades(plan[:7], float(plan[0].kwargs["lr"])) == [0, -0.5, 0.5, 0, 0, -1, 1]  # type: ignore[arg-type]
+    assert _decades(plan[7:12], float(plan[7].kwargs["lr"])) == [0, -0.5, 0.5, -1, 1]  # type: ignore[arg-type]
+    assert _decades(plan[12:], float(plan[12].kwargs["lr"])) == [0, -0.5, 0.5, -1]  # type: ignore[arg-type]
+
+
+def test_fine_points_come_last_and_a_plan_may_end_before_the_budget(ruleset: RuleSet) -> None:
+    request = RecommendationRequest.model_validate({"profile": {"model_family": "rnn", "tuning_budget": 40}})
     plan = recommend(request, ruleset).tuning_plan
-    estimate = float(plan[0].kwargs["lr"])  # type: ignore[arg-type]
-    sweep = [math.log10(float(run.kwargs["lr"]) / estimate) for run in plan[1:9]]  # type: ignore[arg-type]
-    assert sweep == pytest.approx([-0.5, 0.5, -1.0, 1.0, -0.25, 0.25, -0.75, 0.75], abs=0.01)
+    assert (
+        len(plan) == 7 + 4 + 5 + 5
+    )  # every planned method's coarse sweep, then the recommendation's fine one
+    fine = _decades(plan[7:11], float(plan[0].kwargs["lr"]))  # type: ignore[arg-type]
+    assert fine == [-0.25, 0.25, -0.75, 0.75]
 
 
 @pytest.mark.parametrize(("training_steps", "alternative"), [(1_000, "adagrad"), (1_000_000, "adamw")])
