@@ -141,13 +141,12 @@ def _learning_rate(
         return
     size, how = per_lr
     default = float(estimate.settings["lr"])
-    regime_floor = floor is not None and floor.lr > default
-    lowest = floor.lr if floor is not None and regime_floor else default
+    lowest = default if floor is None else max(default, floor.lr)
     raw = step / size
     ceiling = default * constants.lr_ceiling_over_default
     lr = significant(min(max(raw, lowest), ceiling))
     bound = ""
-    if raw < lowest and floor is not None and regime_floor:
+    if raw < lowest and floor is not None and lowest > default:
         bound = f"; raised to {lowest:g}, the floor rule {floor.rule} sets for this regime"
     elif raw < lowest:
         bound = f"; raised to the framework default {default:g}, the floor, above which a plan searches"

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, model_validator
 
-from rules.canonical import check_setting
+from rules.canonical import check_setting, torch_defaults
 from rules.conditions import Condition, check_condition
 from rules.errors import RuleSetError
 from rules.features import FEATURES
@@ -196,6 +196,14 @@ class RuleSet(BaseModel):
             if rule.id in seen:
                 raise RuleSetError("duplicate id", rule=rule.id, field="id")
             seen.add(rule.id)
+            for method, floor in rule.lr_floors.items():
+                ceiling = float(torch_defaults(method)["lr"]) * self.estimators.lr_ceiling_over_default
+                if floor > ceiling:
+                    raise RuleSetError(
+                        f"{floor!r} is above the estimates' ceiling {ceiling:g} (lr_ceiling_over_default)",
+                        rule=rule.id,
+                        field=f"lr_floors.{method}",
+                    )
         return self
 
     @computed_field  # type: ignore[prop-decorator]

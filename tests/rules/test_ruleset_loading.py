@@ -115,6 +115,10 @@ def _break_floor_value(raw: dict[str, Any]) -> None:
     _rule(raw, "adagrad-sparse-linear-rate")["lr_floors"]["adagrad"] = 0.0
 
 
+def _floor_above_ceiling(raw: dict[str, Any]) -> None:
+    _rule(raw, "adagrad-sparse-linear-rate")["lr_floors"]["adagrad"] = 0.5  # 30 x Adagrad's 0.01 is 0.3
+
+
 def _break_effect_value(raw: dict[str, Any]) -> None:
     _rule(raw, "adagrad-sparse")["effects"]["adagrad"] = "a lot"
 
@@ -142,6 +146,7 @@ def _drop_rationale(raw: dict[str, Any]) -> None:
         (_break_effect_value, "adagrad-sparse", "effects.adagrad"),
         (_break_floor_method, "adagrad-sparse-linear-rate", "lr_floors.adagrd"),
         (_break_floor_value, "adagrad-sparse-linear-rate", "lr_floors.adagrad"),
+        (_floor_above_ceiling, "adagrad-sparse-linear-rate", "lr_floors.adagrad"),
         (_drop_rationale, "adagrad-sparse", "rationale"),
     ],
 )
