@@ -70,6 +70,7 @@ class _TensorRecorder:
     norms: torch.Tensor  # [steps], exact over the whole tensor
     nonzeros: torch.Tensor  # [steps], exact over the whole tensor
     flags: np.ndarray
+    exact_aggregates: bool  # whether `norms` and `nonzeros` are recorded
     cpu_views: _CpuViews | None = field(init=False)
 
     def __post_init__(self) -> None:
@@ -100,14 +101,18 @@ class _TensorRecorder:
             self.values[step].copy_(flat)
             return
         torch.index_select(flat, 0, self.index, out=self.values[step])
+        if not self.exact_aggregates:
+            return
         # Half-precision gradients are summed in float32 (a bfloat16 dot is off by about 0.2%).
         self.norms[step] = torch.linalg.vector_norm(flat, dtype=self.norms.dtype)
         self.nonzeros[step] = torch.count_nonzero(flat)
 
-    @staticmethod
-    def _record_cpu(step: int, flat: np.ndarray, views: _CpuViews) -> None:
+    def _record_cpu(self, step: int, flat: np.ndarray, views: _CpuViews) -> None:
         if views.index is None:
             views.values[step] = flat
+            return
+        if not self.exact_aggregates:
+            np.take(flat, views.index, out=views.values[step])
             return
         # The first pass reads the gradient from memory; the count and the gather then find it in cache.
         views.norms[step] = math.sqrt(np.dot(flat, flat))
@@ -122,6 +127,7 @@ class _TensorRecorder:
         }
         if self.index is not None:
             sample["total_coordinates"] = self.parameter.numel()
+        if self.index is not None and self.exact_aggregates:
             sample["step_norms"] = self.norms[:steps].double().cpu().tolist()
             sample["step_nonzeros"] = [int(count) for count in self.nonzeros[:steps].cpu().tolist()]
         return sample
@@ -140,6 +146,10 @@ class GradientCapture:
         max_coordinates: most coordinates recorded per tensor (default 4,096).
         max_total_values: cap on values over all tensors and steps; the per-tensor count shrinks to fit.
         seed: seed of the coordinate subsets, so a rerun samples the same coordinates.
+        exact_aggregates: also record each subsampled tensor's exact per-step L2 norm and nonzero count
+            (default). Each costs a pass over the whole gradient, most of the capture's overhead on a
+            small model (benchmarks/README.md, capture_overhead); without them the profiler estimates
+            sparsity and gradient scale from the sampled coordinates and says so.
     """
 
     def __init__(
@@ -150,6 +160,7 @@ class GradientCapture:
         max_coordinates: int = DEFAULT_MAX_COORDINATES,
         max_total_values: int = DEFAULT_MAX_TOTAL_VALUES,
         seed: int = 0,
+        exact_aggregates: bool = True,
     ) -> None:
         if steps < 2:
             raise ValueError(f"Invalid steps: {steps} (at least 2 are needed)")
@@ -162,10 +173,13 @@ class GradientCapture:
         generator = torch.Generator().manual_seed(seed)
         self.steps = steps
         self.recorded = 0
-        largest = max(p.numel() for _, p in parameters)
+        largest = max(p.numel() for _, p in parameters) if exact_aggregates else 0
         flags = np.empty(min(largest, _COUNT_CHUNK), dtype=np.bool_)
         self._recorders = {
-            name: self._recorder(p, per_tensor, steps, generator, flags) for name, p in parameters
+            name: self._recorder(
+                p, per_tensor, steps, generator, flags=flags, exact_aggregates=exact_aggregates
+            )
+            for name, p in parameters
         }
         self._hook: Any = None
 
@@ -175,7 +189,9 @@ class GradientCapture:
         coordinates: int,
         steps: int,
         generator: torch.Generator,
+        *,
         flags: np.ndarray,
+        exact_aggregates: bool,
     ) -> _TensorRecorder:
         size = parameter.numel()
         index = None
@@ -192,6 +208,7 @@ class GradientCapture:
             ),
             nonzeros=torch.zeros(steps, dtype=torch.int64, device=parameter.device),
             flags=flags,
+            exact_aggregates=exact_aggregates,
         )
 
     @property

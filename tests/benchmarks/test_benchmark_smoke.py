@@ -62,5 +62,6 @@ def test_capture_overhead_smoke_reports_both_models() -> None:
     assert {model["model"] for model in report["models"]} == {"mlp", "cnn"}
     for model in report["models"]:
         assert model["captured_ms_per_step"] > 0
-        low, high = model["one_pass_overhead_ratio_range"]
-        assert low <= model["one_pass_overhead_ratio"] <= high
+        for figure in ("sampled_only_overhead_ratio", "one_pass_overhead_ratio"):
+            low, high = model[f"{figure}_range"]
+            assert low <= model[figure] <= high

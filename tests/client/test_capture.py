@@ -122,3 +122,21 @@ def test_nonzero_counts_are_exact_on_a_tensor_of_more_than_a_million_values() ->
         expected.append(int(torch.count_nonzero(gradient)))
         capture.record()
     assert capture.gradients()["weight"]["step_nonzeros"] == expected
+
+
+def test_without_exact_aggregates_only_the_subset_is_sent_and_the_profile_says_so(
+    client_server: LiveServer,
+) -> None:
+    notes = {}
+    for exact in (True, False):
+        model = _model()
+        capture = GradientCapture(model, steps=4, max_coordinates=100, exact_aggregates=exact)
+        _train(model, capture, steps=4)
+        weight = capture.gradients()["0.weight"]
+        assert weight["total_coordinates"] == 64 * 96
+        assert ("step_norms" in weight, "step_nonzeros" in weight) == (exact, exact)
+        with OptadvisorClient(client_server.url, api_key="client-key") as client:
+            report = capture.profile(client, training_steps=1_000)
+        notes[exact] = next(note for note in report["estimates"] if note.startswith("0.weight"))
+    assert "exact from the per-step aggregates" in notes[True]
+    assert "exact from the per-step aggregates" not in notes[False]
