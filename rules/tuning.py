@@ -65,7 +65,7 @@ def _by_priority(
     yield from ((0, settings) for settings in _second(best, constants))
     yield from ((0, settings) for settings in coarse[2:])
     for index, other in enumerate(methods[1:], start=1):
-        if index > 1:
+        if index > 1:  # the runner-up's estimate was taken above
             yield index, other.settings
         yield from ((index, settings) for settings in _sweep(other, constants.lr_sweep_decades))
     yield from ((0, settings) for settings in _sweep(best, constants.lr_fill_decades))
@@ -78,9 +78,8 @@ def tuning_plan(
     requested framework's names, never more than `budget`."""
     chosen = list(islice(_by_priority(methods, constants), budget))
     runs = []
-    # Method by method; each method's runs in priority order.
-    for position in sorted(range(len(chosen)), key=lambda position: (chosen[position][0], position)):
-        index, settings = chosen[position]
+    # Method by method; the sort is stable, so each method's runs stay in priority order.
+    for index, settings in sorted(chosen, key=lambda run: run[0]):
         method = methods[index].method
         runs.append(TuningRun(method=method, kwargs=framework_kwargs(method, framework, settings)))
     return runs
