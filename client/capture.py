@@ -57,7 +57,6 @@ class _CpuViews:
     values: np.ndarray
     norms: np.ndarray
     nonzeros: np.ndarray
-    flags: np.ndarray  # scratch for `_nonzero_count`, shared by a capture's recorders
 
 
 @dataclass
@@ -69,7 +68,7 @@ class _TensorRecorder:
     values: torch.Tensor  # [steps, coordinates sampled]
     norms: torch.Tensor  # [steps], exact over the whole tensor
     nonzeros: torch.Tensor  # [steps], exact over the whole tensor
-    flags: np.ndarray
+    flags: np.ndarray  # scratch for `_nonzero_count`, shared by a capture's recorders
     exact_aggregates: bool  # whether `norms` and `nonzeros` are recorded
     cpu_views: _CpuViews | None = field(init=False)
 
@@ -81,7 +80,6 @@ class _TensorRecorder:
                 values=self.values.numpy(),
                 norms=self.norms.numpy(),
                 nonzeros=self.nonzeros.numpy(),
-                flags=self.flags,
             )
             if on_cpu
             else None
@@ -116,7 +114,7 @@ class _TensorRecorder:
             return
         # The first pass reads the gradient from memory; the count and the gather then find it in cache.
         views.norms[step] = math.sqrt(np.dot(flat, flat))
-        views.nonzeros[step] = _nonzero_count(flat, views.flags)
+        views.nonzeros[step] = _nonzero_count(flat, self.flags)
         np.take(flat, views.index, out=views.values[step])
 
     def sample_json(self, steps: int) -> dict[str, Any]:
