@@ -3,6 +3,7 @@
 nice -n 15 python -m benchmarks.quality --spawn            # full run, about half an hour on 2 cores
 python -m benchmarks.quality --spawn --smoke               # seconds, for CI
 python -m benchmarks.quality --url http://127.0.0.1:8000   # against a server you started
+python -m benchmarks.quality --spawn --fresh-seeds         # without the fresh-seed check
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from benchmarks.quality.harness import (
     calibrate,
     collect_advice,
     estimate_seconds,
+    fresh_seed_tasks,
     recommendation_tasks,
     score_cells,
+    score_on_fresh_seeds,
 )
 from benchmarks.quality.report import markdown, plot_curves, to_json, write_json
 from benchmarks.quality.runner import run_tasks
@@ -33,6 +36,7 @@ from benchmarks.server import REPOSITORY, running_server
 SMOKE_PROBLEMS = ("sparse_logreg_short", "digits_mlp")
 SMOKE_STEPS = 20
 MAX_WORKERS = 2
+FRESH_SEEDS = (100, 101)
 
 
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -40,10 +44,19 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     server = parser.add_mutually_exclusive_group(required=True)
     server.add_argument("--url", help="base URL of a running optadvisor server")
     server.add_argument("--spawn", action="store_true", help="start `optadvisor serve` on a free port")
-    parser.add_argument("--smoke", action="store_true", help="1 seed, budget 1, 2 problems, 20 steps")
+    parser.add_argument(
+        "--smoke", action="store_true", help="1 seed, budget 1, 2 problems, 20 steps, 1 fresh seed"
+    )
     parser.add_argument("--problems", nargs="+", help="subset of problems (default: all)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--budgets", nargs="+", type=int, default=[1, 4, 16])
+    parser.add_argument(
+        "--fresh-seeds",
+        nargs="*",
+        type=int,
+        default=list(FRESH_SEEDS),
+        help="seeds each cell's kept configs are trained on again (none: skip the check)",
+    )
     parser.add_argument("--workers", type=int, default=MAX_WORKERS, choices=range(1, MAX_WORKERS + 1))
     parser.add_argument("--output-dir", type=Path, default=REPOSITORY / "benchmarks" / "results")
     return parser.parse_args(argv)
@@ -51,8 +64,16 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def make_plan(arguments: argparse.Namespace) -> BenchmarkPlan:
     if arguments.smoke:
-        return BenchmarkPlan.full(SMOKE_PROBLEMS, seeds=(0,), budgets=(1,), max_steps=SMOKE_STEPS)
-    return BenchmarkPlan.full(arguments.problems, arguments.seeds, arguments.budgets)
+        return BenchmarkPlan.full(
+            SMOKE_PROBLEMS,
+            seeds=(0,),
+            budgets=(1,),
+            max_steps=SMOKE_STEPS,
+            fresh_seeds=arguments.fresh_seeds[:1],
+        )
+    return BenchmarkPlan.full(
+        arguments.problems, arguments.seeds, arguments.budgets, fresh_seeds=arguments.fresh_seeds
+    )
 
 
 @contextmanager
@@ -95,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     tasks = baseline + recommendation_tasks(plan, advice)
     outcomes = run_tasks(tasks, arguments.workers)
     cells = score_cells(plan, advice, outcomes)
+    fresh_outcomes = run_tasks(fresh_seed_tasks(plan, cells), arguments.workers)
+    cells = score_on_fresh_seeds(plan, cells, fresh_outcomes)
 
     elapsed = time.perf_counter() - started
     arguments.output_dir.mkdir(parents=True, exist_ok=True)
@@ -107,6 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "advice_seconds": round(advice_seconds, 1),
             "elapsed_seconds": round(elapsed, 1),
             "runs": len(outcomes),
+            "fresh_seed_runs": len(fresh_outcomes),
             "calibration_seconds_per_run": {name: round(value, 3) for name, value in per_run.items()},
         },
     )
@@ -116,7 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     plot_curves(plan, cells, outcomes, arguments.output_dir / "quality_curves.png")
     print(table)
     print(
-        f"{len(outcomes)} runs in {elapsed / 60:.1f} min (estimated {estimate / 60:.1f} min)", file=sys.stderr
+        f"{len(outcomes)} runs and {len(fresh_outcomes)} fresh-seed runs in {elapsed / 60:.1f} min "
+        f"(estimated {estimate / 60:.1f} min before the fresh-seed runs)",
+        file=sys.stderr,
     )
     return 0
 

@@ -3,13 +3,18 @@
 A cell is (problem, tuning budget, seed). In each cell the recommendation's tuning plan (at most
 ``budget`` entries) competes with every candidate method's random search of the same budget; the two
 baselines are Adam at its torch defaults and the best of the six methods at their torch defaults.
+
+Each strategy keeps the config whose run scored best, as a user would, so the score of the kept run is
+also the luckiest of its draws. The fresh-seed check trains every kept config again on seeds no choice
+was made on and scores the cell on their means: it tells a config that is better from one that was lucky.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from benchmarks.quality.problem import Problem
@@ -40,6 +45,7 @@ class BenchmarkPlan:
     seeds: tuple[int, ...]
     budgets: tuple[int, ...]
     steps: Mapping[str, int]  # run length per problem (the full size unless a smoke run shrinks it)
+    fresh_seeds: tuple[int, ...] = ()  # seeds the kept configs are trained on again; none: no check
 
     @staticmethod
     def full(
@@ -47,13 +53,19 @@ class BenchmarkPlan:
         seeds: Sequence[int] = (0, 1, 2),
         budgets: Sequence[int] = (1, 4, 16),
         max_steps: int | None = None,
+        fresh_seeds: Sequence[int] = (),
     ) -> BenchmarkPlan:
         names = tuple(problems or PROBLEMS)
         unknown = [name for name in names if name not in PROBLEMS]
         if unknown:
             raise ValueError(f"Unknown problem(s): {', '.join(unknown)}; known: {', '.join(PROBLEMS)}")
+        reused = sorted(set(seeds) & set(fresh_seeds))
+        if reused:
+            raise ValueError(
+                f"Fresh seeds must differ from the seeds configs are chosen on: {reused} are both"
+            )
         steps = {name: min(PROBLEMS[name].steps, max_steps or PROBLEMS[name].steps) for name in names}
-        return BenchmarkPlan(names, tuple(seeds), tuple(sorted(budgets)), steps)
+        return BenchmarkPlan(names, tuple(seeds), tuple(sorted(budgets)), steps, tuple(fresh_seeds))
 
     def task(self, problem: str, config: Config, seed: int) -> RunTask:
         return RunTask(problem, config, seed, self.steps[problem])
@@ -80,6 +92,17 @@ CellKey = tuple[str, int, int]  # (problem, budget, seed)
 
 
 @dataclass(frozen=True)
+class FreshSeedScores:
+    """A cell scored again on the means of its kept configs over the plan's fresh seeds."""
+
+    seeds: tuple[int, ...]
+    method_means: Mapping[str, float]
+    recommendation: Standing
+    adam_defaults: Standing
+    best_torch_default: Standing
+
+
+@dataclass(frozen=True)
 class Cell:
     problem: str
     budget: int
@@ -92,10 +115,30 @@ class Cell:
     recommendation: Standing
     adam_defaults: Standing
     best_torch_default: Standing
+    fresh: FreshSeedScores | None = None
 
     @property
     def best_method(self) -> str:
         return min(self.method_bests, key=lambda method: self.method_bests[method])
+
+    @property
+    def recommendation_config(self) -> Config | None:
+        """The plan entry whose run scored best (None for an empty plan)."""
+        if not self.plan_outcomes:
+            return None
+        config, _ = min(self.plan_outcomes, key=lambda pair: pair[1].final_metric)
+        return config
+
+    @property
+    def best_torch_default_config(self) -> Config:
+        return torch_default(min(self.torch_defaults, key=lambda method: self.torch_defaults[method]))
+
+    def kept_configs(self) -> tuple[Config, ...]:
+        """Every config a strategy of this cell kept: what the fresh-seed check trains again."""
+        kept = [*self.method_best_configs.values(), ADAM_DEFAULTS, self.best_torch_default_config]
+        if self.recommendation_config is not None:
+            kept.append(self.recommendation_config)
+        return tuple(dict.fromkeys(kept))
 
 
 def collect_advice(plan: BenchmarkPlan, advisor: Advisor) -> dict[CellKey, Advice]:
@@ -155,6 +198,43 @@ def score_cells(
             )
         )
     return cells
+
+
+def fresh_seed_tasks(plan: BenchmarkPlan, cells: Sequence[Cell]) -> list[RunTask]:
+    return [
+        plan.task(cell.problem, config, seed)
+        for cell in cells
+        for config in cell.kept_configs()
+        for seed in plan.fresh_seeds
+    ]
+
+
+def score_on_fresh_seeds(
+    plan: BenchmarkPlan, cells: Sequence[Cell], outcomes: Mapping[RunTask, RunOutcome]
+) -> list[Cell]:
+    """The cells with their :class:`FreshSeedScores`; unchanged when the plan has no fresh seeds."""
+    if not plan.fresh_seeds:
+        return list(cells)
+
+    def mean(cell: Cell, config: Config) -> float:
+        values = [outcomes[plan.task(cell.problem, config, seed)].final_metric for seed in plan.fresh_seeds]
+        # A config that diverges on any seed is not one to keep: inf, as for a diverged run.
+        return math.fsum(values) / len(values) if all(map(math.isfinite, values)) else math.inf
+
+    rescored = []
+    for cell in cells:
+        means = {method: mean(cell, config) for method, config in cell.method_best_configs.items()}
+        kept = cell.recommendation_config
+        recommended = math.inf if kept is None else mean(cell, kept)
+        fresh = FreshSeedScores(
+            seeds=plan.fresh_seeds,
+            method_means=means,
+            recommendation=standing(recommended, means),
+            adam_defaults=standing(mean(cell, ADAM_DEFAULTS), means),
+            best_torch_default=standing(mean(cell, cell.best_torch_default_config), means),
+        )
+        rescored.append(replace(cell, fresh=fresh))
+    return rescored
 
 
 def calibrate(plan: BenchmarkPlan) -> dict[str, float]:

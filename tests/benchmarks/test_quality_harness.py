@@ -8,15 +8,18 @@ import pytest
 import torch
 
 from benchmarks.quality.harness import (
+    ADAM_DEFAULTS,
     Advice,
     BenchmarkPlan,
     collect_advice,
+    fresh_seed_tasks,
     recommendation_tasks,
     score_cells,
+    score_on_fresh_seeds,
 )
 from benchmarks.quality.problem import Problem
 from benchmarks.quality.report import markdown, plot_curves, to_json, write_json
-from benchmarks.quality.runner import RunTask, downsample, run_task, run_tasks
+from benchmarks.quality.runner import RunOutcome, RunTask, downsample, run_task, run_tasks
 from benchmarks.quality.scoring import rank_among, relative_gap, standing
 from benchmarks.quality.search_space import (
     LEARNING_RATE_RANGES,
@@ -115,3 +118,70 @@ def test_protocol_scores_every_cell_and_writes_the_outputs(tmp_path: Path) -> No
     assert table.count("| digits_mlp |") == 2
     plot_curves(plan, cells, outcomes, tmp_path / "curves.png")
     assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_fresh_seeds_must_differ_from_the_seeds_configs_are_chosen_on() -> None:
+    with pytest.raises(ValueError, match=r"\[1\] are both"):
+        BenchmarkPlan.full(["digits_mlp"], seeds=(0, 1), fresh_seeds=(1, 2))
+
+
+def test_fresh_seeds_score_each_kept_config_on_its_mean_over_new_seeds(tmp_path: Path) -> None:
+    plan = BenchmarkPlan.full(["digits_mlp"], seeds=(0,), budgets=(2,), max_steps=4, fresh_seeds=(7, 8))
+    advice = collect_advice(plan, FixedAdvisor())
+    cells = score_cells(
+        plan, advice, run_tasks(plan.baseline_tasks() + recommendation_tasks(plan, advice), 1)
+    )
+    [cell] = cells
+    kept = cell.recommendation_config
+    assert kept is not None
+    tasks = fresh_seed_tasks(plan, cells)
+    assert {task.seed for task in tasks} == {7, 8}
+    assert {task.config for task in tasks} == {
+        *cell.method_best_configs.values(),
+        kept,
+        ADAM_DEFAULTS,
+        cell.best_torch_default_config,
+    }
+
+    # Scores made up per (config, seed): each method's best scores 1 and 3 (mean 2); the kept plan entry
+    # 1.9 and 2.0; Adam's defaults diverge on one seed.
+    def outcome(task: RunTask) -> RunOutcome:
+        if task.config == kept:
+            value = 1.9 if task.seed == 7 else 2.0
+        elif task.config == ADAM_DEFAULTS:
+            value = math.inf if task.seed == 8 else 0.1
+        else:
+            value = 1.0 if task.seed == 7 else 3.0
+        return RunOutcome(value, (), 0.0)
+
+    [rescored] = score_on_fresh_seeds(plan, cells, {task: outcome(task) for task in tasks})
+    assert rescored.fresh is not None
+    assert rescored.recommendation == cell.recommendation  # the selection-run scores are kept
+    assert rescored.fresh.method_means == dict.fromkeys(METHODS, 2.0)
+    assert rescored.fresh.recommendation.value == pytest.approx(1.95)
+    assert rescored.fresh.recommendation.rank == 1
+    assert rescored.fresh.recommendation.gap == pytest.approx(-0.025)
+    assert rescored.fresh.adam_defaults.value == math.inf
+    assert not rescored.fresh.adam_defaults.within
+
+    document = to_json(plan, [rescored], settings={}, timing={})
+    assert document["settings"]["fresh_seeds"] == [7, 8]
+    summary = document["summary"]["fresh_seeds"]
+    assert summary["seeds"] == [7, 8]
+    assert summary["recommendation"] == {"within_5_percent": 1.0, "mean_rank": 1.0}
+    assert summary["adam_defaults"]["within_5_percent"] == 0.0
+    assert document["cells"][0]["fresh_seeds"]["recommendation_config"] == kept.as_dict()
+    write_json(document, tmp_path / "quality.json")  # the diverged mean is written as null, not Infinity
+    assert "On fresh seeds" in markdown([rescored])
+    assert "On fresh seeds" not in markdown(cells)
+
+
+def test_without_fresh_seeds_the_cells_are_not_rescored() -> None:
+    plan = BenchmarkPlan.full(["digits_mlp"], seeds=(0,), budgets=(1,), max_steps=2)
+    advice = collect_advice(plan, FixedAdvisor())
+    cells = score_cells(
+        plan, advice, run_tasks(plan.baseline_tasks() + recommendation_tasks(plan, advice), 1)
+    )
+    assert fresh_seed_tasks(plan, cells) == []
+    assert score_on_fresh_seeds(plan, cells, {}) == cells
+    assert "fresh_seeds" not in to_json(plan, cells, settings={}, timing={})["summary"]

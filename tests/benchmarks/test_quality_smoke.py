@@ -18,5 +18,8 @@ def test_smoke_run_asks_a_spawned_server_and_writes_every_output(tmp_path: Path)
         assert cell["measured"]["steps"] >= 2
         assert 1 <= len(cell["plan"]) <= cell["budget"] == 1
         assert 1 <= cell["recommendation"]["rank"] <= 7
+        # Its kept configs were trained again on a seed no choice was made on.
+        assert cell["fresh_seeds"]["seeds"] == document["settings"]["fresh_seeds"] == [100]
+        assert 1 <= cell["fresh_seeds"]["recommendation"]["rank"] <= 7
     assert "| sparse_logreg_short | 1 |" in (tmp_path / "quality.md").read_text()
     assert (tmp_path / "quality_curves.png").read_bytes()[:4] == b"\x89PNG"
