@@ -28,7 +28,11 @@ Loop = Literal["uncaptured", "captured", "sampled_only", "one_pass"]
 RESULTS = Path(__file__).parent / "results" / "capture_overhead.json"
 
 
-def small_mlp() -> tuple[torch.nn.Module, Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor]]]:
+Batches = Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor]]
+Build = Callable[[], tuple[torch.nn.Module, Batches]]
+
+
+def small_mlp() -> tuple[torch.nn.Module, Batches]:
     model = torch.nn.Sequential(
         torch.nn.Linear(256, 512),
         torch.nn.ReLU(),
@@ -39,7 +43,7 @@ def small_mlp() -> tuple[torch.nn.Module, Callable[[torch.Generator], tuple[torc
     return model, lambda g: (torch.randn(64, 256, generator=g), torch.randint(0, 10, (64,), generator=g))
 
 
-def small_cnn() -> tuple[torch.nn.Module, Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor]]]:
+def small_cnn() -> tuple[torch.nn.Module, Batches]:
     model = torch.nn.Sequential(
         torch.nn.Conv2d(3, 16, 3, padding=1),
         torch.nn.ReLU(),
@@ -56,9 +60,7 @@ def small_cnn() -> tuple[torch.nn.Module, Callable[[torch.Generator], tuple[torc
 
 
 def seconds_per_step(
-    build: Callable[
-        [], tuple[torch.nn.Module, Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor]]]
-    ],
+    build: Build,
     steps: int,
     loop: Loop,
 ) -> float:
@@ -76,7 +78,7 @@ def seconds_per_step(
     started = time.perf_counter()
     for inputs, targets in batches:
         optimizer.zero_grad()
-        torch.nn.functional.cross_entropy(model(inputs), targets).backward()
+        torch.autograd.backward(torch.nn.functional.cross_entropy(model(inputs), targets))
         if capture is not None:
             capture.record()
         elif loop == "one_pass":
@@ -89,10 +91,10 @@ def seconds_per_step(
 
 def measure(
     name: str,
-    build: Callable[..., tuple[torch.nn.Module, Callable[..., tuple[torch.Tensor, ...]]]],
+    build: Build,
     steps: int,
     repeats: int,
-) -> dict[str, float | int | str]:
+) -> dict[str, float | int | str | list[float]]:
     seconds_per_step(build, 5, "captured")  # warm-up: allocator, kernels
     plain, captured, sampled, one_pass = [], [], [], []
     for _ in range(repeats):

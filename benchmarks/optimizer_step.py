@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -30,7 +31,7 @@ import optimizers
 RESULTS = Path(__file__).resolve().parent / "results" / "optimizer_step.json"
 
 # Settings that exercise each method's main path (momentum, centered, amsgrad stay off: the defaults).
-REFERENCES: dict[str, tuple[Callable[..., torch.optim.Optimizer], dict[str, float]]] = {
+REFERENCES: dict[str, tuple[Callable[..., torch.optim.Optimizer], dict[str, Any]]] = {
     "adagrad": (torch.optim.Adagrad, {"lr": 1e-2}),
     "rmsprop": (torch.optim.RMSprop, {"lr": 1e-3}),
     "adadelta": (torch.optim.Adadelta, {"lr": 1.0}),
@@ -97,6 +98,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
+    workloads: dict[str, list[tuple[int, ...]]]
     if args.smoke:
         workloads = {
             "200 small tensors": small_tensor_shapes(200, 1_000, 10_000),
