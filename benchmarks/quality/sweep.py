@@ -6,6 +6,7 @@ rule change driven by a benchmark result should be checked against first:
 
     python -m benchmarks.quality.sweep cartpole_reinforce rmsprop --lr 0.003 0.005 0.007 0.01 0.0147 0.02
     python -m benchmarks.quality.sweep drifting_regression rmsprop --lr 0.01 --set alpha=0.91 alpha=0.99
+    python -m benchmarks.quality.sweep char_gru rmsprop --lr 0.01 --with centered=true --set alpha=0.95
     python -m benchmarks.quality.sweep digits_cnn adam --lr 0.003 0.01 --seeds 100 101 102 --json out.json
 
 Seeds default to 100-109, none of which the main benchmark chooses configs on. Prints a markdown table.
@@ -63,10 +64,15 @@ class ConfigSpread:
         }
 
 
-def grid(method: str, rates: Sequence[float], settings: Sequence[Mapping[str, Any]]) -> list[Config]:
-    """Every learning rate with every setting (one empty setting when none are given)."""
+def grid(
+    method: str,
+    rates: Sequence[float],
+    settings: Sequence[Mapping[str, Any]],
+    fixed: Mapping[str, Any] | None = None,
+) -> list[Config]:
+    """Every learning rate with every setting (one empty setting when none are given), all with `fixed`."""
     return [
-        Config.of(method, {**setting, "lr": rate})
+        Config.of(method, {**(fixed or {}), **setting, "lr": rate})
         for rate, setting in itertools.product(rates, settings or [{}])
     ]
 
@@ -124,6 +130,15 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="NAME=VALUE",
         help="alternative values of one more torch argument, each crossed with every rate",
     )
+    parser.add_argument(
+        "--with",
+        nargs="+",
+        type=_setting,
+        default=[],
+        dest="fixed",
+        metavar="NAME=VALUE",
+        help="torch arguments every config of the grid takes",
+    )
     parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
     parser.add_argument("--steps", type=int, help="run length (default: the problem's)")
     parser.add_argument("--workers", type=int, default=2, choices=(1, 2))
@@ -135,7 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     torch.set_num_threads(1)
     steps = arguments.steps or PROBLEMS[arguments.problem].steps
-    configs = grid(arguments.method, arguments.lr, arguments.settings)
+    fixed = {name: value for setting in arguments.fixed for name, value in setting.items()}
+    configs = grid(arguments.method, arguments.lr, arguments.settings, fixed)
     results = spreads(arguments.problem, configs, arguments.seeds, steps, arguments.workers)
     print(f"{arguments.problem}, {steps} steps, seeds {', '.join(map(str, arguments.seeds))}")
     print(table(results))

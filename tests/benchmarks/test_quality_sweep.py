@@ -19,6 +19,9 @@ def test_grid_crosses_every_rate_with_every_setting() -> None:
         Config.of("rmsprop", {"lr": 0.001, "alpha": 0.99}),
     ]
     assert grid("adam", [0.003], []) == [Config.of("adam", {"lr": 0.003})]
+    assert grid("rmsprop", [0.01], [{"alpha": 0.9}], {"centered": True}) == [
+        Config.of("rmsprop", {"lr": 0.01, "alpha": 0.9, "centered": True})
+    ]
 
 
 def test_a_diverged_run_makes_the_mean_inf_but_not_the_median() -> None:
@@ -36,8 +39,8 @@ def test_the_command_trains_each_config_on_each_seed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     output = tmp_path / "sweep.json"
-    arguments = ["digits_mlp", "sgd", "--lr", "0.1", "-1", "--seeds", "100", "101", "--steps", "3"]
-    assert main([*arguments, "--workers", "1", "--json", str(output)]) == 0
+    arguments = ["digits_mlp", "sgd", "--lr", "0.1", "-1", "--with", "momentum=0.5", "--seeds", "100", "101"]
+    assert main([*arguments, "--steps", "3", "--workers", "1", "--json", str(output)]) == 0
 
     printed = capsys.readouterr().out
     assert "digits_mlp, 3 steps, seeds 100, 101" in printed
@@ -45,6 +48,7 @@ def test_the_command_trains_each_config_on_each_seed(
     refused, trained = sorted(document["configs"], key=lambda config: config["kwargs"]["lr"])
     assert refused["diverged"] == 2 and refused["mean"] is None  # torch refuses lr=-1: inf on every seed
     assert trained["diverged"] == 0
+    assert trained["kwargs"] == {"lr": 0.1, "momentum": 0.5}
     assert len(trained["metrics"]) == 2 and trained["metrics"][0] != trained["metrics"][1]
 
 
