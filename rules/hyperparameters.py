@@ -21,6 +21,10 @@
   smaller lr only stalls. A rule may raise the floor for its regime (`lr_floors`) to a published
   operating point; unlike the default it is a centre, searched in both directions.
 - RMSprop alpha: memory 1/(1-alpha) matched to the measured drift timescale, clipped to a sane range.
+- Adam/AdamW beta1: momentum is an EMA of past gradients, so when the measured direction drifts, part of
+  what it adds is where the gradient was; beta1 is lowered from torch's 0.9 until the EMA keeps
+  `momentum_signal_kept` of a direction drifting over the measured timescale (never below
+  `adam_beta1_lowest`). It is set before the lr, whose step-per-lr model depends on it.
 """
 
 import math
@@ -173,10 +177,7 @@ def _rmsprop_alpha(features: Features, constants: Estimators, estimate: Estimate
     matched = features.number("rmsprop_matched_alpha")
     drift = features.number("drift_timescale_steps")
     if matched is None:
-        reason = (
-            "the measured stream shows no drift" if features.origins.get("steps") else "no drift measured"
-        )
-        estimate.default("rmsprop", "alpha", reason)
+        estimate.default("rmsprop", "alpha", _no_drift(features))
         return
     low, high = constants.rmsprop_alpha_range
     alpha = significant(min(max(matched, low), high), 4)
@@ -193,6 +194,51 @@ def _rmsprop_alpha(features: Features, constants: Estimators, estimate: Estimate
     )
 
 
+def momentum_signal_kept(beta1: float, drift_timescale: float) -> float:
+    """Share of a drifting gradient's direction that an EMA with decay `beta1` keeps.
+
+    The profiler's drift timescale is twice the lag at which windows' similarity falls to 1/e, so the
+    direction `k` steps back is correlated exp(-2k / timescale) with today's; the EMA weighs it by
+    (1 - beta1) beta1^k, and the sum is (1 - beta1) / (1 - beta1 exp(-2 / timescale)).
+    """
+    return (1.0 - beta1) / (1.0 - beta1 * math.exp(-2.0 / drift_timescale))
+
+
+def _beta1_keeping(kept: float, drift_timescale: float) -> float:
+    """The beta1 whose EMA keeps exactly `kept` of the signal (`momentum_signal_kept` solved for beta1)."""
+    return (1.0 - kept) / (1.0 - kept * math.exp(-2.0 / drift_timescale))
+
+
+def _adam_beta1(method: Method, features: Features, constants: Estimators, estimate: Estimate) -> None:
+    drift = features.number("drift_timescale_steps")
+    default = float(estimate.settings["beta1"])
+    if drift is None:
+        estimate.default(method, "beta1", _no_drift(features))
+        return
+    at_default = momentum_signal_kept(default, drift)
+    wanted = _beta1_keeping(constants.momentum_signal_kept, drift)
+    if wanted >= default:
+        estimate.default(
+            method, "beta1", f"it keeps {at_default:.0%} of a direction drifting over {drift:.0f} steps"
+        )
+        return
+    lowest = constants.adam_beta1_lowest
+    beta1 = significant(max(wanted, lowest), 2)
+    estimate.choose(
+        "beta1",
+        beta1,
+        f"beta1={beta1:g}: the measured gradient direction drifts over {drift:.0f} steps; momentum at "
+        f"{beta1:g} keeps {momentum_signal_kept(beta1, drift):.0%} of it, at torch's {default:g} (an average "
+        f"lagging {default / (1.0 - default):.0f} steps behind) {at_default:.0%}"
+        + ("" if wanted >= lowest else f"; raised to the lowest beta1, {lowest:g}"),
+        {"drift_timescale_steps": drift, "momentum_signal_kept": momentum_signal_kept(beta1, drift)},
+    )
+
+
+def _no_drift(features: Features) -> str:
+    return "the measured stream shows no drift" if features.origins.get("steps") else "no drift measured"
+
+
 def estimate_hyperparameters(
     method: Method,
     features: Features,
@@ -205,6 +251,8 @@ def estimate_hyperparameters(
     estimate = Estimate(settings={**torch_defaults(method), **fixed})
     if method == "rmsprop" and "alpha" not in fixed:
         _rmsprop_alpha(features, constants, estimate)
+    if method in ("adam", "adamw") and "beta1" not in fixed:
+        _adam_beta1(method, features, constants, estimate)
     if "lr" not in fixed:
         _learning_rate(method, features, constants, estimate, floor)
     return estimate

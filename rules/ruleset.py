@@ -113,6 +113,15 @@ class Estimators(BaseModel):
     rmsprop_alpha_range: tuple[FiniteFloat, FiniteFloat] = Field(
         description="Range the drift-matched RMSprop alpha is clipped to."
     )
+    momentum_signal_kept: FiniteFloat = Field(
+        gt=0,
+        lt=1,
+        description="Share of a drifting gradient direction Adam's momentum must keep: beta1 is lowered from "
+        "the default until its EMA keeps this much of a direction drifting over the measured timescale.",
+    )
+    adam_beta1_lowest: FiniteFloat = Field(
+        ge=0, lt=1, description="Lowest beta1 the drift-matched estimate may set for Adam and AdamW."
+    )
     lr_sweep_decades: list[Annotated[FiniteFloat, Field(gt=0, le=2)]] = Field(
         max_length=6,
         description="Distances of each planned method's coarse lr sweep from its estimate, in decades, in "

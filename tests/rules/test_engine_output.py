@@ -4,11 +4,13 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 
 from profiler.report import ProfileReport
 from rules import RecommendationRequest, RuleSet, parse_ruleset, recommend
+from rules.hyperparameters import momentum_signal_kept
 
 
 def _recommend(ruleset: RuleSet, report: ProfileReport | None = None, **fields: Any) -> Any:
@@ -227,3 +229,81 @@ def test_tie_break_order_decides_equal_scores(ruleset: RuleSet) -> None:
     assert [alternative.method for alternative in answer.alternatives] == ["rmsprop", "adam"]
     assert answer.rationale[0].rule == "tie-break"
     assert "tie-break order puts sgd first" in answer.alternatives[0].reason
+
+
+def test_momentum_signal_kept_is_what_an_ema_keeps_of_a_drifting_direction() -> None:
+    # A direction whose values k steps apart correlate exp(-2k / timescale): an AR(1) process.
+    timescale, beta1, steps = 20.0, 0.9, 200_000
+    rng = np.random.default_rng(0)
+    decay = math.exp(-2.0 / timescale)
+    shocks = rng.normal(0.0, math.sqrt(1.0 - decay**2), steps)
+    direction = np.empty(steps)
+    average = np.empty(steps)
+    direction[0], average[0] = rng.normal(), 0.0
+    for t in range(1, steps):
+        direction[t] = decay * direction[t - 1] + shocks[t]
+        average[t] = beta1 * average[t - 1] + (1.0 - beta1) * direction[t]
+    kept = float(np.mean(average * direction) / np.mean(direction * direction))
+    assert momentum_signal_kept(beta1, timescale) == pytest.approx(kept, abs=0.02)
+
+
+def _adam_answer(
+    ruleset: RuleSet, make_report: Callable[..., ProfileReport], drift: float | None, **profile: Any
+) -> Any:
+    report = make_report(
+        parameter_rms=0.05, mean_to_spread_ratio=0.3, nonstationarity=0.3, drift_timescale_steps=drift
+    )
+    answer = _recommend(
+        ruleset, report, profile={"model_family": "mlp", "training_steps": 1000, **profile}, framework="keras"
+    )
+    assert answer.method == "adam"
+    return answer
+
+
+def test_adam_beta1_keeps_most_of_a_drifting_direction(
+    ruleset: RuleSet, make_report: Callable[..., ProfileReport]
+) -> None:
+    answer = _adam_answer(ruleset, make_report, drift=40.0)
+    beta1 = answer.hyperparameters["beta_1"]
+    assert 0.5 < beta1 < 0.9
+    assert momentum_signal_kept(beta1, 40.0) >= ruleset.estimators.momentum_signal_kept - 0.01
+    assert answer.configs.torch.kwargs["betas"] == [beta1, 0.999]
+    assert answer.configs.optax.kwargs["b1"] == beta1
+    text = _rationale(answer, "estimate.beta1")
+    assert "drifts over 40 steps" in text
+    assert f"at torch's 0.9 (an average lagging 9 steps behind) {momentum_signal_kept(0.9, 40.0):.0%}" in text
+    # Every plan entry of the method carries it.
+    assert all(run.kwargs["beta_1"] == beta1 for run in answer.tuning_plan if run.method == "adam")
+
+
+def test_a_lower_beta1_lowers_the_lr_that_gives_the_same_step(
+    ruleset: RuleSet, make_report: Callable[..., ProfileReport]
+) -> None:
+    drifting = _adam_answer(ruleset, make_report, drift=40.0)
+    steady = _adam_answer(ruleset, make_report, drift=None)
+    assert steady.hyperparameters["beta_1"] == 0.9
+    # Less momentum averages less noise away: each unit of lr moves further, so the lr is smaller.
+    assert drifting.hyperparameters["learning_rate"] < steady.hyperparameters["learning_rate"]
+
+
+@pytest.mark.parametrize(
+    ("drift", "beta1", "said"),
+    [
+        (None, 0.9, "adam beta1=0.9: torch default (the measured stream shows no drift)"),
+        (1000.0, 0.9, "adam beta1=0.9: torch default (it keeps 98% of a direction drifting over 1000 steps)"),
+        (3.0, 0.5, None),
+    ],
+)
+def test_beta1_stays_at_the_default_for_slow_drift_and_at_the_lowest_for_fast(
+    drift: float | None,
+    beta1: float,
+    said: str | None,
+    ruleset: RuleSet,
+    make_report: Callable[..., ProfileReport],
+) -> None:
+    answer = _adam_answer(ruleset, make_report, drift=drift)
+    assert answer.hyperparameters["beta_1"] == beta1
+    if said is not None:
+        assert said in answer.assumptions
+    else:
+        assert _rationale(answer, "estimate.beta1").endswith("; raised to the lowest beta1, 0.5")

@@ -168,6 +168,10 @@ def test_broken_rule_names_rule_and_field(breakage: Any, rule: str, field: str, 
             lambda raw: raw["estimators"].update(rmsprop_alpha_range=[0.99, 1.5]),
             "estimators.rmsprop_alpha_range",
         ),
+        (
+            lambda raw: raw["estimators"].update(momentum_signal_kept=1.0),
+            "estimators.momentum_signal_kept",
+        ),
         (lambda raw: raw.update(version="abc"), "version"),
     ],
 )
