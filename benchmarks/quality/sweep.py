@@ -121,24 +121,13 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("problem", choices=list(PROBLEMS))
     parser.add_argument("method", choices=list(METHODS))
     parser.add_argument("--lr", nargs="+", type=float, required=True, help="learning rates to train")
-    parser.add_argument(
-        "--set",
-        nargs="+",
-        type=_setting,
-        default=[],
-        dest="settings",
-        metavar="NAME=VALUE",
-        help="alternative values of one more torch argument, each crossed with every rate",
-    )
-    parser.add_argument(
-        "--with",
-        nargs="+",
-        type=_setting,
-        default=[],
-        dest="fixed",
-        metavar="NAME=VALUE",
-        help="torch arguments every config of the grid takes",
-    )
+    for flag, dest, text in (
+        ("--set", "settings", "alternative values of one more torch argument, each crossed with every rate"),
+        ("--with", "fixed", "torch arguments every config of the grid takes"),
+    ):
+        parser.add_argument(
+            flag, nargs="+", type=_setting, default=[], dest=dest, metavar="NAME=VALUE", help=text
+        )
     parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
     parser.add_argument("--steps", type=int, help="run length (default: the problem's)")
     parser.add_argument("--workers", type=int, default=2, choices=(1, 2))
