@@ -1,6 +1,6 @@
 """``python -m benchmarks.quality``: the advice-quality benchmark, end to end over HTTP.
 
-nice -n 15 python -m benchmarks.quality --spawn            # full run, about half an hour on 2 cores
+nice -n 15 python -m benchmarks.quality --spawn            # full run, 8-15 min on 2 cores
 python -m benchmarks.quality --spawn --smoke               # seconds, for CI
 python -m benchmarks.quality --url http://127.0.0.1:8000   # against a server you started
 python -m benchmarks.quality --spawn --fresh-seeds         # without the fresh-seed check
