@@ -122,12 +122,16 @@ class Cell:
         return min(self.method_bests, key=lambda method: self.method_bests[method])
 
     @property
-    def recommendation_config(self) -> Config | None:
-        """The plan entry whose run scored best (None for an empty plan)."""
+    def recommendation_run(self) -> tuple[Config, RunOutcome] | None:
+        """The plan entry whose run scored best, with that run (None for an empty plan)."""
         if not self.plan_outcomes:
             return None
-        config, _ = min(self.plan_outcomes, key=lambda pair: pair[1].final_metric)
-        return config
+        return min(self.plan_outcomes, key=lambda pair: pair[1].final_metric)
+
+    @property
+    def recommendation_config(self) -> Config | None:
+        run = self.recommendation_run
+        return None if run is None else run[0]
 
     @property
     def best_torch_default_config(self) -> Config:

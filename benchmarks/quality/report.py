@@ -256,8 +256,8 @@ def plot_curves(
         for method, config in cell.method_best_configs.items():
             draw(outcomes[plan.task(problem, config, seed)], f"{method} (best of {budget})", linewidth=0.9)
         draw(outcomes[plan.task(problem, ADAM_DEFAULTS, seed)], "adam defaults", color="grey", linestyle="--")
-        if cell.plan_outcomes:
-            config, outcome = min(cell.plan_outcomes, key=lambda pair: pair[1].final_metric)
+        if cell.recommendation_run is not None:
+            config, outcome = cell.recommendation_run
             draw(outcome, f"recommended: {config.method}", color="black", linewidth=2.0)
         # A diverging run's spike would flatten every other curve: cap the axis at 1.5x the starting level.
         starts = [float(line.get_ydata()[0]) for line in axis.get_lines()]
