@@ -15,6 +15,7 @@ a fraction of torch's per-call dispatch and counts nonzeros far faster (see `_no
 """
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,25 +118,44 @@ class _TensorRecorder:
         views.nonzeros[step] = _nonzero_count(flat, self.flags)
         np.take(flat, views.index, out=views.values[step])
 
-    def sample_json(self, steps: int) -> dict[str, Any]:
+    def finite_steps(self, steps: int) -> torch.Tensor:
+        """Whether each of the first `steps` rows, and its exact norm if recorded, is finite (bool, CPU)."""
+        finite = torch.isfinite(self.values[:steps]).all(dim=1)
+        if self.index is not None and self.exact_aggregates:
+            finite &= torch.isfinite(self.norms[:steps])
+        return finite.cpu()
+
+    def sample_json(self, rows: torch.Tensor) -> dict[str, Any]:
+        """The recorded steps `rows` (indices, CPU) in the service's JSON form."""
+        rows = rows.to(self.values.device)
         sample: dict[str, Any] = {
             "format": "dense",
-            "values": self.values[:steps].double().cpu().tolist(),
+            "values": self.values.index_select(0, rows).double().cpu().tolist(),
             "parameter_rms": float(self.parameter.detach().double().pow(2).mean().sqrt()),
         }
         if self.index is not None:
             sample["total_coordinates"] = self.parameter.numel()
         if self.index is not None and self.exact_aggregates:
-            sample["step_norms"] = self.norms[:steps].double().cpu().tolist()
-            sample["step_nonzeros"] = [int(count) for count in self.nonzeros[:steps].cpu().tolist()]
+            sample["step_norms"] = self.norms.index_select(0, rows).double().cpu().tolist()
+            sample["step_nonzeros"] = [
+                int(count) for count in self.nonzeros.index_select(0, rows).cpu().tolist()
+            ]
         return sample
+
+
+def _listed(steps: list[int], shown: int = 5) -> str:
+    named = ", ".join(str(step) for step in steps[:shown])
+    return named if len(steps) <= shown else f"{named}, … ({len(steps)} in all)"
 
 
 class GradientCapture:
     """Records the gradients of `model`'s trainable parameters for `steps` optimizer steps.
 
-    Call `record()` once per step after `loss.backward()` (or `attach(optimizer)` to have it called before
-    each `optimizer.step()`); calls after `steps` recorded steps do nothing.
+    Call `record()` once per optimizer step, after the step's last `loss.backward()` (or `attach(optimizer)`
+    to have it called before each `optimizer.step()`); calls after `steps` recorded steps do nothing. What is
+    recorded is the gradient as it stands at that moment: call it after any unscaling (torch.amp.GradScaler's
+    `unscale_`) so the service sees the true scale; `attach` does so by construction, since the scaler
+    unscales before it calls `optimizer.step()` and skips that call on overflow steps.
 
     Args:
         model: the module whose parameters are recorded (each tensor is one group, named as in
@@ -242,10 +262,41 @@ class GradientCapture:
             self._hook = None
 
     def gradients(self) -> dict[str, dict[str, Any]]:
-        """The recorded samples in the service's JSON form, one group per parameter tensor."""
+        """The recorded samples in the service's JSON form, one group per parameter tensor.
+
+        A step whose recorded values or exact norm hold an inf or NaN (an overflow under mixed precision, a
+        diverging run) is left out with a RuntimeWarning naming it: JSON cannot carry those values and the
+        profile would be meaningless with them. A norm whose square overflows the gradient's dtype counts too.
+
+        Raises:
+            ValueError: fewer than 2 steps recorded, or left once non-finite steps are removed; or a
+                parameter itself holds non-finite values.
+        """
         if self.recorded < 2:
             raise ValueError(f"Only {self.recorded} step(s) recorded; at least 2 are needed")
-        return {name: recorder.sample_json(self.recorded) for name, recorder in self._recorders.items()}
+        finite = {name: recorder.finite_steps(self.recorded) for name, recorder in self._recorders.items()}
+        kept = torch.stack(list(finite.values())).all(dim=0)
+        rows = kept.nonzero().flatten()
+        if len(rows) < self.recorded:
+            dropped = (~kept).nonzero().flatten().tolist()
+            where = ", ".join(repr(name) for name, steps in finite.items() if not steps.all())
+            problem = (
+                f"{len(dropped)} of the {self.recorded} recorded steps hold non-finite gradients "
+                f"(step {_listed(dropped)}; in {where})"
+            )
+            if len(rows) < 2:
+                raise ValueError(f"{problem}: fewer than 2 finite steps are left")
+            warnings.warn(
+                f"{problem}; they are left out of the samples. Under torch.amp.GradScaler, record after "
+                "scaler.unscale_(optimizer), or use attach(optimizer): it skips the steps the scaler skips.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        samples = {name: recorder.sample_json(rows) for name, recorder in self._recorders.items()}
+        for name, sample in samples.items():
+            if not math.isfinite(sample["parameter_rms"]):
+                raise ValueError(f"Parameter {name!r} holds non-finite values: the run has diverged")
+        return samples
 
     def recommend(
         self,

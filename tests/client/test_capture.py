@@ -1,5 +1,7 @@
 """GradientCapture: exact aggregates, fixed subsets, and a real training loop ending in a recommendation."""
 
+import json
+
 import pytest
 import torch
 from live_server import LiveServer
@@ -13,18 +15,23 @@ def _model() -> torch.nn.Module:
     return torch.nn.Sequential(torch.nn.Linear(64, 96), torch.nn.ReLU(), torch.nn.Linear(96, 3))
 
 
-def _train(model: torch.nn.Module, capture: GradientCapture, steps: int) -> list[float]:
+def _train(
+    model: torch.nn.Module, capture: GradientCapture, steps: int, *, bad_batch: int | None = None
+) -> list[float]:
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
     generator = torch.Generator().manual_seed(1)
     norms = []
-    for _ in range(steps):
+    for step in range(steps):
         inputs = torch.randn(16, 64, generator=generator)
+        if step == bad_batch:
+            inputs[0, 0] = float("nan")  # NaN gradients for this one step (and the step is skipped below)
         targets = torch.randint(0, 3, (16,), generator=generator)
         optimizer.zero_grad()
         torch.nn.functional.cross_entropy(model(inputs), targets).backward()
         norms.append(float(model[0].weight.grad.norm()))  # type: ignore[index]
         capture.record()
-        optimizer.step()
+        if step != bad_batch:
+            optimizer.step()
     return norms
 
 
@@ -87,6 +94,22 @@ def test_training_loop_ends_in_a_recommendation(client_server: LiveServer) -> No
     assert answer["configs"]["torch"]["code"]
 
 
+def test_a_step_with_nan_gradients_is_left_out_and_the_recommendation_still_comes(
+    client_server: LiveServer,
+) -> None:
+    model = _model()
+    capture = GradientCapture(model, steps=20, max_coordinates=512)
+    _train(model, capture, steps=20, bad_batch=7)
+    warning = "1 of the 20 recorded steps hold non-finite gradients"
+    with (
+        OptadvisorClient(client_server.url, api_key="client-key") as client,
+        pytest.warns(RuntimeWarning, match=warning),
+    ):
+        answer = capture.recommend(client, profile={"training_steps": 5000})
+    assert answer["measured"]["steps"] == 19
+    assert answer["configs"]["torch"]["code"]
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16])
 def test_nonzero_counts_and_norms_are_exact_whatever_the_zeros_sign(dtype: torch.dtype) -> None:
     model = torch.nn.Linear(100, 100, bias=False).to(dtype)
@@ -140,3 +163,87 @@ def test_without_exact_aggregates_only_the_subset_is_sent_and_the_profile_says_s
         notes[exact] = next(note for note in report["estimates"] if note.startswith("0.weight"))
     assert "exact from the per-step aggregates" in notes[True]
     assert "exact from the per-step aggregates" not in notes[False]
+
+
+def _sampled_coordinates(capture: GradientCapture, model: torch.nn.Module) -> list[int]:
+    """The coordinates of the first layer's weight that `capture` samples: record a gradient naming them."""
+    weight = model[0].weight  # type: ignore[index]
+    weight.grad = torch.arange(weight.numel(), dtype=weight.dtype).reshape(weight.shape)
+    capture.record()
+    return [int(value) for value in capture._recorders["0.weight"].values[0].tolist()]
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_steps_with_non_finite_gradients_are_left_out_with_a_warning(exact: bool) -> None:
+    model = _model()
+    capture = GradientCapture(model, steps=6, max_coordinates=10, exact_aggregates=exact)
+    sampled = set(_sampled_coordinates(capture, model))
+    unsampled = next(i for i in range(64 * 96) if i not in sampled)
+    generator = torch.Generator().manual_seed(0)
+    rows = []
+    for step in range(1, 6):
+        for parameter in model.parameters():
+            parameter.grad = torch.randn(parameter.shape, generator=generator)
+        if step == 2:  # outside the sample: only the exact norm can see it
+            model[0].weight.grad.view(-1)[unsampled] = float("inf")  # type: ignore[index]
+        if step == 4:
+            model[2].bias.grad[1] = float("nan")  # type: ignore[index]
+        rows.append(model[2].bias.grad.tolist())  # type: ignore[index]
+        capture.record()
+    dropped = [2, 4] if exact else [4]
+    with pytest.warns(RuntimeWarning) as caught:
+        samples = capture.gradients()
+    message = str(caught[0].message)
+    assert f"{len(dropped)} of the 6 recorded steps hold non-finite gradients" in message
+    assert f"step {', '.join(map(str, dropped))};" in message
+    assert "'2.bias'" in message
+    assert ("'0.weight'" in message) == exact
+    kept = [row for step, row in enumerate(rows, start=1) if step not in dropped]
+    assert samples["2.bias"]["values"][1:] == kept
+    assert len(samples["0.weight"]["values"]) == 6 - len(dropped)
+    if exact:
+        assert len(samples["0.weight"]["step_norms"]) == len(samples["0.weight"]["step_nonzeros"]) == 4
+    json.dumps(samples, allow_nan=False)  # what the client sends
+
+
+def test_too_few_finite_steps_or_a_diverged_parameter_are_refused() -> None:
+    model = _model()
+    capture = GradientCapture(model, steps=3)
+    for value in (1.0, float("nan"), float("inf")):
+        for parameter in model.parameters():
+            parameter.grad = torch.full_like(parameter, value)
+        capture.record()
+    with pytest.raises(ValueError, match=r"2 of the 3 recorded steps .* fewer than 2 finite steps are left"):
+        capture.gradients()
+
+    model = _model()
+    capture = GradientCapture(model, steps=2)
+    _train(model, capture, steps=2)
+    with torch.no_grad():
+        model[2].weight[0, 0] = float("inf")  # type: ignore[index]
+    with pytest.raises(ValueError, match=r"'2\.weight' holds non-finite values"):
+        capture.gradients()
+
+
+def test_attach_under_a_grad_scaler_records_unscaled_gradients_and_skips_overflow_steps() -> None:
+    model = _model()
+    capture = GradientCapture(model, steps=4)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**16)
+    capture.attach(optimizer)
+    generator = torch.Generator().manual_seed(2)
+    stepped = []
+    for step in range(5):
+        inputs = torch.randn(16, 64, generator=generator)
+        if step == 1:
+            inputs[0, 0] = float("inf")  # a bad batch: the scaler finds inf gradients and skips the step
+        optimizer.zero_grad()
+        scaler.scale(
+            torch.nn.functional.cross_entropy(model(inputs), torch.zeros(16, dtype=torch.long))
+        ).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        if step != 1:
+            stepped.append(model[2].bias.grad.tolist())  # type: ignore[index]
+    assert capture.done
+    assert capture.gradients()["2.bias"]["values"] == stepped
