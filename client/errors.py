@@ -11,6 +11,10 @@ class ServerUnreachableError(OptadvisorError):
     """No HTTP answer: connection refused, DNS failure, timeout."""
 
 
+class UnencodableRequestError(OptadvisorError, ValueError):
+    """The request holds a value JSON cannot carry (NaN, an infinity, an object); nothing was sent."""
+
+
 class ApiProblemError(OptadvisorError):
     """The server answered with an error status; `problem` is its problem document."""
 

@@ -2,6 +2,7 @@
 
 import io
 import json
+import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from client.errors import (
     ServerFaultError,
     ServerUnreachableError,
     UnauthorizedError,
+    UnencodableRequestError,
 )
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -54,6 +56,37 @@ def _raise_for_problem(response: httpx.Response) -> None:
     if status >= 500:
         raise ServerFaultError(status, problem)
     raise ApiProblemError(status, problem)
+
+
+def _unencodable(document: Any, path: str) -> str | None:
+    """Where in `document` the first value JSON cannot carry is, and what it is; None if there is none."""
+    if isinstance(document, dict):
+        for key, value in document.items():
+            if not isinstance(key, str):
+                return f"{path} has a {type(key).__name__} key, {key!r}"
+            if found := _unencodable(value, f"{path}.{key}"):
+                return found
+        return None
+    if isinstance(document, list | tuple):
+        return next(
+            (found for i, value in enumerate(document) if (found := _unencodable(value, f"{path}[{i}]"))),
+            None,
+        )
+    if isinstance(document, float) and not math.isfinite(document):
+        return f"{path} is {document} (JSON has no NaN or infinity)"
+    if document is None or isinstance(document, str | int | float):
+        return None
+    return f"{path} is a {type(document).__name__}, which JSON cannot carry"
+
+
+def _json_text(document: Any) -> str:
+    """`document` as JSON; a value JSON cannot carry is refused here, naming where it is."""
+    try:
+        return json.dumps(document, allow_nan=False, separators=(",", ":"))
+    except (ValueError, TypeError):
+        raise UnencodableRequestError(
+            f"{_unencodable(document, 'request') or 'the request is not JSON'}; nothing was sent"
+        ) from None
 
 
 @contextmanager
@@ -100,7 +133,10 @@ class OptadvisorClient:
     def close(self) -> None:
         self._http.close()
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _request(self, method: str, path: str, *, json_body: Any = None, **kwargs: Any) -> Any:
+        if json_body is not None:
+            kwargs["content"] = _json_text(json_body)
+            kwargs["headers"] = {"content-type": "application/json"}
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as error:
@@ -132,10 +168,10 @@ class OptadvisorClient:
         """POST /v1/recommendations with a whole request body (plus, optionally, gradients)."""
         if gradients is None or isinstance(gradients, dict):
             payload = body if gradients is None else {**body, "gradients": gradients}
-            return dict(self._request("POST", "/v1/recommendations", json=payload))
+            return dict(self._request("POST", "/v1/recommendations", json_body=payload))
         with _opened(gradients) as (name, stream):
             files = {"gradients": (name, stream)}
-            data = {"request": json.dumps(body)}
+            data = {"request": _json_text(body)}
             return dict(self._request("POST", "/v1/recommendations", data=data, files=files))
 
     def profile(
@@ -152,7 +188,7 @@ class OptadvisorClient:
         if framework is not None:
             options["framework"] = framework
         if isinstance(gradients, dict):
-            return dict(self._request("POST", "/v1/profiles", json={"gradients": gradients, **options}))
+            return dict(self._request("POST", "/v1/profiles", json_body={"gradients": gradients, **options}))
         with _opened(gradients) as (name, stream):
             return dict(
                 self._request(
@@ -175,7 +211,7 @@ class OptadvisorClient:
         body: dict[str, Any] = {"gradients": gradients, "runs": runs}
         if trace_coordinates is not None:
             body["trace_coordinates"] = trace_coordinates
-        return dict(self._request("POST", "/v1/replays", json=body))
+        return dict(self._request("POST", "/v1/replays", json_body=body))
 
     def optimizers(self) -> list[dict[str, Any]]:
         """GET /v1/optimizers."""

@@ -1,6 +1,7 @@
 """`optadvisor`: run the server, or ask a running one for profiles, recommendations and the catalogue."""
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,9 +34,19 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=1)
 
 
+def _strict_number(text: str) -> float:
+    # Python's json module reads NaN, Infinity and 1e999, which JSON (and so the service) has no room for.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is not a finite number")
+    return value
+
+
 def _read_json_file(path: Path, what: str) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(
+            path.read_text(encoding="utf-8"), parse_float=_strict_number, parse_constant=_strict_number
+        )
     except OSError as error:
         _fail(f"cannot read {what} {path}: {error.strerror}")
     except (ValueError, UnicodeDecodeError) as error:

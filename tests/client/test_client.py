@@ -1,8 +1,11 @@
 """OptadvisorClient against a live server (with an API key): results, and errors as exceptions."""
 
 import io
+import json
 from pathlib import Path
+from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 from live_server import LiveServer, free_port
@@ -14,6 +17,7 @@ from client.errors import (
     OptadvisorError,
     ServerUnreachableError,
     UnauthorizedError,
+    UnencodableRequestError,
 )
 
 
@@ -83,3 +87,41 @@ def test_gradient_files_go_as_paths_streams_or_bytes(client_server: LiveServer, 
         with path.open("rb") as stream:
             measured = client.recommend({"training_steps": 500}, gradients=("layer.npy", stream))
         assert measured["measured"]["steps"] == 7
+
+
+@pytest.mark.parametrize(
+    ("call", "where"),
+    [
+        (lambda c: c.recommend({"training_steps": float("nan")}), "request.profile.training_steps is nan"),
+        (
+            lambda c: c.recommend({"training_steps": np.int64(10)}),
+            "request.profile.training_steps is a int64",
+        ),
+        (
+            lambda c: c.profile({"g": {"format": "dense", "values": [[1.0], [float("-inf")]]}}),
+            "request.gradients.g.values[1][0] is -inf",
+        ),
+        (lambda c: c.replay({"g": {}}, [{"method": "sgd", "lr": float("inf")}]), "request.runs[0].lr is inf"),
+        (
+            lambda c: c.recommend({"training_steps": 10}, gradients=("g.npy", _npy()), framework=1j),
+            "request.framework is a complex",
+        ),
+    ],
+)
+def test_values_json_cannot_carry_are_refused_before_anything_is_sent(call: Any, where: str) -> None:
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={})
+
+    with OptadvisorClient("http://optadvisor.test", transport=httpx.MockTransport(answer)) as client:
+        with pytest.raises(UnencodableRequestError) as refused:
+            call(client)
+        assert isinstance(refused.value, ValueError)
+        assert str(refused.value).startswith(where)
+        assert str(refused.value).endswith("; nothing was sent")
+        assert sent == []
+        client.recommend({"training_steps": 10.0})  # finite numbers still go out, as JSON
+    assert json.loads(sent[0].content) == {"profile": {"training_steps": 10.0}}
+    assert sent[0].headers["content-type"] == "application/json"

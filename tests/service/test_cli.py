@@ -89,6 +89,23 @@ def test_client_errors_are_one_line_and_nonzero(server: LiveServer, tmp_path: Pa
     assert unknown.stderr.count("\n") == 1
 
 
+def test_numbers_json_has_no_room_for_are_one_line_and_nonzero(tmp_path: Path) -> None:
+    # Python's json module reads these; the CLI refuses them before anything is sent (no server needed).
+    url = f"http://127.0.0.1:{free_port()}"
+    for option, text, word in [
+        ("--profile", '{"training_steps": NaN}', "NaN"),
+        ("--profile", '{"training_steps": 1000, "gradient_sparsity": -Infinity}', "-Infinity"),
+        ("--request", '{"profile": {"training_steps": 1e999}}', "1e999"),
+    ]:
+        document = tmp_path / "document.json"
+        document.write_text(text)
+        finished = run_cli("recommend", option, str(document), url=url)
+        assert finished.returncode != 0
+        assert finished.stderr.count("\n") == 1
+        assert f"{document} is not valid JSON: {word} is not a finite number" in finished.stderr
+        assert "cannot reach" not in finished.stderr
+
+
 def test_unreachable_server_is_one_line_and_nonzero() -> None:
     finished = run_cli("optimizers", url=f"http://127.0.0.1:{free_port()}")
     assert finished.returncode != 0
