@@ -7,6 +7,10 @@ class OptadvisorError(Exception):
     """Base of every error the client raises."""
 
 
+class InvalidUrlError(OptadvisorError, ValueError):
+    """The server URL is not an http:// or https:// URL with a host."""
+
+
 class ServerUnreachableError(OptadvisorError):
     """No HTTP answer: connection refused, DNS failure, timeout."""
 

@@ -15,6 +15,7 @@ import httpx
 from client.errors import (
     ApiProblemError,
     InvalidRequestError,
+    InvalidUrlError,
     NotFoundError,
     ServerBusyError,
     ServerFaultError,
@@ -89,6 +90,18 @@ def _json_text(document: Any) -> str:
         ) from None
 
 
+def _server_url(text: str) -> httpx.URL:
+    try:
+        url = httpx.URL(text)
+    except httpx.InvalidURL as error:
+        raise InvalidUrlError(f"invalid server URL {text!r}: {error}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise InvalidUrlError(
+            f"invalid server URL {text!r}: give it as http://host:port or https://host:port"
+        )
+    return url
+
+
 @contextmanager
 def _opened(gradients: GradientFile) -> Iterator[tuple[str, BinaryIO]]:
     """The file's name and a readable stream of it; a path is opened (and closed) here, never read whole."""
@@ -119,7 +132,7 @@ class OptadvisorClient:
         timeout: float = 300.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        base_url = url or os.environ.get("OPTADVISOR_URL") or DEFAULT_URL
+        base_url = _server_url(url or os.environ.get("OPTADVISOR_URL") or DEFAULT_URL)
         key = api_key if api_key is not None else os.environ.get("OPTADVISOR_API_KEY")
         headers = {"X-API-Key": key} if key else {}
         self._http = httpx.Client(base_url=base_url, headers=headers, timeout=timeout, transport=transport)

@@ -4,11 +4,12 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from client.errors import OptadvisorError
 from client.http import DEFAULT_URL, OptadvisorClient
@@ -20,7 +21,8 @@ cli = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
+# Server text is printed as it is: rich markup would swallow E[g²] and fail on a stray [/...].
+console = Console(markup=False)
 
 UrlOption = Annotated[
     str, typer.Option("--url", envvar="OPTADVISOR_URL", help="Server to ask.", show_default=True)
@@ -28,7 +30,7 @@ UrlOption = Annotated[
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly the API's JSON.")]
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     # One line on stderr, no traceback: the CLI's contract for every failure.
     print(f"optadvisor: {message}", file=sys.stderr)
     raise typer.Exit(code=1)
@@ -61,7 +63,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, dict | list):
-        return json.dumps(value)
+        return json.dumps(value, ensure_ascii=False)
     return "—" if value is None else str(value)
 
 
@@ -97,14 +99,16 @@ def serve(
 
 
 def _print_recommendation(answer: dict[str, Any]) -> None:
-    console.print(f"[bold]Recommended:[/bold] {answer.get('method')} ({answer.get('framework')})")
+    console.print(
+        Text.assemble(("Recommended: ", "bold"), f"{answer.get('method')} ({answer.get('framework')})")
+    )
     parameters = Table("hyperparameter", "value", title="Hyperparameters")
     for name, value in (answer.get("hyperparameters") or {}).items():
         parameters.add_row(name, _cell(value))
     console.print(parameters)
     config = (answer.get("configs") or {}).get(answer.get("framework") or "", {})
     if config.get("code"):
-        console.print(f"[bold]Config:[/bold] {config['code']}")
+        console.print(Text.assemble(("Config: ", "bold"), config["code"]))
     rationale = Table("rule", "why", title="Rationale")
     for item in answer.get("rationale") or []:
         rationale.add_row(str(item.get("rule")), str(item.get("text")))
@@ -118,7 +122,7 @@ def _print_recommendation(answer: dict[str, Any]) -> None:
         plan.add_row(str(number), str(item.get("method")), _cell(item.get("kwargs")))
     console.print(plan)
     for assumption in answer.get("assumptions") or []:
-        console.print(f"[dim]assumed: {assumption}[/dim]")
+        console.print(f"assumed: {assumption}", style="dim")
 
 
 @cli.command()
@@ -149,7 +153,7 @@ def recommend(
         body["framework"] = framework
     if gradients is not None and not gradients.is_file():
         _fail(f"no gradient file at {gradients}")
-    with OptadvisorClient(url) as client:
+    with _call(OptadvisorClient, url) as client:
         answer = _call(client.recommend_request, body, gradients=gradients)
     if as_json:
         _print_json(answer)
@@ -170,7 +174,7 @@ def profile_command(
     """Measure a gradient file."""
     if not file.is_file():
         _fail(f"no file at {file}")
-    with OptadvisorClient(url) as client:
+    with _call(OptadvisorClient, url) as client:
         if file.suffix == ".json":
             body = _read_json_file(file, "profile request")
             gradients = body.get("gradients") if isinstance(body, dict) else None
@@ -189,7 +193,7 @@ def profile_command(
         table.add_row(name, _cell(value))
     console.print(table)
     for assumption in answer.get("assumptions") or []:
-        console.print(f"[dim]assumed: {assumption}[/dim]")
+        console.print(f"assumed: {assumption}", style="dim")
 
 
 @cli.command()
@@ -201,20 +205,54 @@ def optimizers(
     as_json: JsonFlag = False,
 ) -> None:
     """Show the optimizer catalogue, or one entry of it."""
-    with OptadvisorClient(url) as client:
+    with _call(OptadvisorClient, url) as client:
         answer = _call(client.optimizer, name) if name else _call(client.optimizers)
     if as_json:
         _print_json(answer)
         return
-    entries = [answer] if name else answer
-    table = Table("method", "summary", title="Optimizers")
-    for entry in entries:
-        table.add_row(str(entry.get("name")), _cell(entry.get("summary") or entry.get("update_rule")))
-    console.print(table)
     if name:
-        for field, value in answer.items():
-            if field not in ("name", "summary"):
-                console.print(f"[bold]{field}[/bold]: {_cell(value)}")
+        _print_optimizer(answer)
+        return
+    table = Table("method", "summary", title="Optimizers")
+    for entry in answer:
+        table.add_row(str(entry.get("name")), _cell(entry.get("summary")))
+    console.print(table)
+
+
+def _setting(spelling: dict[str, Any] | None) -> str:
+    """One framework's spelling of a hyperparameter: name = default, range, note."""
+    if spelling is None:
+        return "—"
+    default = spelling.get("default")
+    shown = "required" if spelling.get("required") else f"= {'None' if default is None else _cell(default)}"
+    note = f"; {spelling['note']}" if spelling.get("note") else ""
+    return f"{spelling.get('name')} {shown}\n{spelling.get('range')}{note}"
+
+
+def _print_optimizer(entry: dict[str, Any]) -> None:
+    console.print(Text.assemble((f"{entry.get('title')}: ", "bold"), str(entry.get("summary"))))
+    frameworks = list(entry.get("constructors") or {})
+    rules = Table("framework", "update rule", "constructor", title="Update rule")
+    for framework in frameworks:
+        rules.add_row(
+            framework, _cell(entry["update_rule"].get(framework)), _cell(entry["constructors"][framework])
+        )
+    console.print(rules)
+    parameters = Table("name", "meaning", *frameworks, title="Hyperparameters")
+    for parameter in entry.get("hyperparameters") or []:
+        parameters.add_row(
+            str(parameter.get("name")),
+            str(parameter.get("meaning")),
+            *(_setting(parameter.get(framework)) for framework in frameworks),
+        )
+    console.print(parameters)
+    behaviour = Table("topic", "explanation", title="Behaviour")
+    for item in entry.get("behaviour") or []:
+        behaviour.add_row(str(item.get("topic")), str(item.get("explanation")))
+    console.print(behaviour)
+    console.print(Text.assemble(("Failure mode: ", "bold"), str(entry.get("failure_mode"))))
+    for pitfall in entry.get("pitfalls") or []:
+        console.print(f"pitfall: {pitfall}")
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from live_server import LiveServer, free_port
 from client import OptadvisorClient
 from client.errors import (
     InvalidRequestError,
+    InvalidUrlError,
     NotFoundError,
     OptadvisorError,
     ServerUnreachableError,
@@ -125,3 +126,10 @@ def test_values_json_cannot_carry_are_refused_before_anything_is_sent(call: Any,
         client.recommend({"training_steps": 10.0})  # finite numbers still go out, as JSON
     assert json.loads(sent[0].content) == {"profile": {"training_steps": 10.0}}
     assert sent[0].headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize("url", ["localhost:8000", "ftp://host", "http://", "http://[::1"])
+def test_a_server_url_that_is_not_http_is_refused_at_once(url: str) -> None:
+    with pytest.raises(InvalidUrlError, match="invalid server URL") as refused:
+        OptadvisorClient(url)
+    assert isinstance(refused.value, ValueError)

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from gradient_payloads import npy_bytes
 from live_server import REPO_ROOT, LiveServer, free_port
 
@@ -30,6 +31,23 @@ def test_optimizers_table_and_json(server: LiveServer) -> None:
     as_json = run_cli("optimizers", "rmsprop", "--json", url=server.url)
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout) == httpx.get(f"{server.url}/v1/optimizers/rmsprop").json()
+
+
+def test_one_optimizer_is_shown_as_text_with_its_brackets_intact(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "1000")  # no wrapping, so whole sentences can be looked for
+    entry = httpx.get(f"{server.url}/v1/optimizers/adadelta").json()
+    texts = [entry["failure_mode"], *entry["pitfalls"]]
+    texts += [text for item in entry["behaviour"] for text in (item["topic"], item["explanation"])]
+    assert any("[" in text for text in texts)  # E[g²]-style text, which console markup would eat
+    shown = run_cli("optimizers", "adadelta", url=server.url)
+    assert shown.returncode == 0, shown.stderr
+    for text in texts:
+        assert text in shown.stdout
+    for parameter in entry["hyperparameters"]:
+        assert f"{parameter['torch']['name']} = " in shown.stdout
+    assert "\\u" not in shown.stdout
 
 
 def test_recommend_from_profile_file_with_gradients(server: LiveServer, tmp_path: Path) -> None:
@@ -112,6 +130,11 @@ def test_unreachable_server_is_one_line_and_nonzero() -> None:
     assert finished.stderr.count("\n") == 1
     assert "cannot reach" in finished.stderr
     assert "Traceback" not in finished.stderr
+    for url in ("localhost:8000", "http://[::1"):
+        malformed = run_cli("optimizers", url=url)
+        assert malformed.returncode != 0
+        assert malformed.stderr.count("\n") == 1
+        assert f"invalid server URL {url!r}" in malformed.stderr
 
 
 def test_console_script_is_the_cli() -> None:
