@@ -282,9 +282,9 @@ def load_ruleset(path: str | os.PathLike[str] | None = None) -> RuleSet:
             with open(path, encoding="utf-8") as handle:
                 text = handle.read()
     except OSError as error:
-        raise RuleSetError(f"cannot read rule file: {error.strerror or error}") from error
+        raise RuleSetError(f"cannot read rule file {path}: {error.strerror or error}") from error
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise RuleSetError(f"not valid YAML: {error}") from error
+        raise RuleSetError(f"rule file {path or 'default.yaml'} is not valid YAML: {error}") from error
     return parse_ruleset(raw)

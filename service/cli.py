@@ -32,7 +32,8 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly the API's 
 
 def _fail(message: str) -> NoReturn:
     # One line on stderr, no traceback: the CLI's contract for every failure.
-    print(f"optadvisor: {message}", file=sys.stderr)
+    one_line = " ".join(line.strip() for line in message.splitlines() if line.strip())
+    print(f"optadvisor: {one_line}", file=sys.stderr)
     raise typer.Exit(code=1)
 
 
@@ -81,11 +82,23 @@ def serve(
 ) -> None:
     """Run the HTTP service under uvicorn, configured from OPTADVISOR_* variables."""
     import uvicorn
+    from pydantic import ValidationError
 
-    from service.app import create_app
+    from rules import RuleSetError, load_ruleset
     from service.settings import Settings
 
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        prefix = Settings.model_config.get("env_prefix", "")
+        problems = (f"{prefix}{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())
+        _fail(f"invalid settings: {'; '.join(problems)}")
+    try:
+        load_ruleset(settings.rules)  # fail here in one line rather than in start-up's traceback
+    except RuleSetError as error:
+        _fail(str(error))
+    from service.app import create_app  # builds an app from the environment on import: valid by now
+
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,

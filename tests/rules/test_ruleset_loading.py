@@ -2,6 +2,7 @@
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -183,11 +184,12 @@ def test_broken_top_level_names_field(change: Any, field: str, raw: dict[str, An
 
 
 def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
-    with pytest.raises(RuleSetError, match="cannot read"):
-        load_ruleset(tmp_path / "missing.yaml")
+    missing = tmp_path / "missing.yaml"
+    with pytest.raises(RuleSetError, match=f"cannot read rule file {re.escape(str(missing))}: "):
+        load_ruleset(missing)
     broken = tmp_path / "broken.yaml"
     broken.write_text("rules: [", encoding="utf-8")
-    with pytest.raises(RuleSetError, match="YAML"):
+    with pytest.raises(RuleSetError, match=f"rule file {re.escape(str(broken))} is not valid YAML"):
         load_ruleset(broken)
     broken.write_text("- just a list", encoding="utf-8")
     with pytest.raises(RuleSetError, match="mapping"):

@@ -1,6 +1,7 @@
 """The `optadvisor` command against a live server: tables, exact JSON, one-line failures."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -148,3 +149,33 @@ def test_console_script_is_the_cli() -> None:
     assert finished.returncode == 0
     for command in ("serve", "recommend", "profile", "optimizers"):
         assert command in finished.stdout
+
+
+def test_serve_refuses_bad_settings_and_rule_files_in_one_line(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("rules: [", encoding="utf-8")
+    cases = [
+        (
+            {"OPTADVISOR_PORT": "eighty", "OPTADVISOR_MAX_REQUEST_BYTES": "1"},
+            ["OPTADVISOR_PORT: ", "OPTADVISOR_MAX_REQUEST_BYTES: "],
+        ),
+        (
+            {"OPTADVISOR_RULES": str(tmp_path / "missing.yaml")},
+            [f"cannot read rule file {tmp_path / 'missing.yaml'}"],
+        ),
+        ({"OPTADVISOR_RULES": str(broken)}, [f"rule file {broken} is not valid YAML"]),
+    ]
+    for environment, expected in cases:
+        finished = subprocess.run(
+            [*COMMAND, "serve", "--port", str(free_port())],
+            cwd=REPO_ROOT,
+            env={**os.environ, **environment},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert finished.returncode != 0
+        assert finished.stderr.count("\n") == 1, finished.stderr
+        for part in expected:
+            assert part in finished.stderr
