@@ -160,7 +160,7 @@ class _Partition:
                 effective_step_p10=p10,
                 effective_step_p50=p50,
                 effective_step_p90=p90,
-                update_rms=[float(v) for v in state.update_rms[:, index]],
+                update_rms=_finite_or_none(state.update_rms[:, index]),
             )
             trace = None
             if name in self.traced:
@@ -168,7 +168,10 @@ class _Partition:
                 trace = StateTrace(
                     coordinates=[int(c) for c in self.traced[name]],
                     steps=self.recorded.tolist(),
-                    state={key: values[:, share].tolist() for key, values in state.trace.items()},
+                    state={
+                        key: [_finite_or_none(row) for row in values[:, share]]
+                        for key, values in state.trace.items()
+                    },
                 )
             results[name] = GroupResult(trajectory, trace)
         return results
@@ -210,7 +213,8 @@ class _Partition:
         effective = state.optimizer.effective_step_size(state.parameter).numpy()
         np.copyto(state.effective[index], effective, where=seen)
         update = before.sub_(state.parameter).numpy()
-        squares = np.add.reduceat(np.square(update), self.offsets, dtype=np.float64)
+        # Squared in float64: a float32 square overflows from |update| ≈ 1.8e19 on.
+        squares = np.add.reduceat(np.square(update, dtype=np.float64), self.offsets)
         state.update_rms[index] = np.sqrt(squares / self.sizes)
         if self.trace_positions.size:
             for key, tensor in state.optimizer.state_trace(state.parameter).items():
@@ -220,6 +224,11 @@ class _Partition:
                     key, np.zeros((self.recorded.size, self.trace_positions.size))
                 )
                 values[index] = tensor.reshape(-1).double().numpy()[self.trace_positions]
+
+
+def _finite_or_none(values: npt.NDArray[np.floating]) -> list[float | None]:
+    """JSON-ready values: NaN and infinities (a method overflowing float32) become None."""
+    return [float(v) if np.isfinite(v) else None for v in values]
 
 
 def _row_quantiles(matrix: npt.NDArray[np.float32], quantiles: Sequence[float]) -> list[list[float | None]]:

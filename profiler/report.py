@@ -22,7 +22,10 @@ class ReplayTrajectory(BaseModel):
     effective_step_p90: list[float | None] = Field(
         description="90th percentile of the effective step size, as above."
     )
-    update_rms: list[float] = Field(description="Root mean square over coordinates of that step's update.")
+    update_rms: list[float | None] = Field(
+        description="Root mean square over coordinates of that step's update (null where an update is not "
+        "finite: the method overflowed in float32, as it would in training)."
+    )
 
 
 class StateTrace(BaseModel):
@@ -32,9 +35,10 @@ class StateTrace(BaseModel):
 
     coordinates: list[int] = Field(description="Traced coordinates (column indices of the group).")
     steps: list[int] = Field(description="Step numbers (1-based) at which the state was read.")
-    state: dict[str, list[list[float]]] = Field(
+    state: dict[str, list[list[float | None]]] = Field(
         description="Named state (e.g. Adagrad 'sum'; RMSprop 'square_avg', 'grad_avg'; Adadelta "
-        "'square_avg', 'acc_delta', 'last_delta'): one row per step, one value per traced coordinate."
+        "'square_avg', 'acc_delta', 'last_delta'): one row per step, one value per traced coordinate "
+        "(null where the value overflowed float32)."
     )
 
 

@@ -14,11 +14,14 @@ IntArray = npt.NDArray[np.integer]
 
 # Rows checked for finiteness at a time: bounds the boolean temporary to a few MiB.
 _FINITE_CHECK_ELEMENTS = 1 << 21
+# Larger magnitudes (possible in float64 JSON) become inf in the float32 replays, and NaN in the figures.
+_LARGEST_GRADIENT = float(np.finfo(np.float32).max)
+_FLOAT32_REASON = "the largest float32 (the replays run in float32, as the frameworks train)"
 
 
 @dataclass(frozen=True, eq=False)
 class GradientSample:
-    """A gradient stream ``values[t, d]`` (float32 or float64, C-contiguous, finite).
+    """A gradient stream ``values[t, d]`` (float32 or float64, C-contiguous, finite, within float32's range).
 
     ``parameters`` (shape [D]) or ``parameter_rms`` give the parameter scale. A sample of a fixed
     subset of a larger tensor's coordinates sets ``total_coordinates`` (the tensor's size) and may
@@ -42,10 +45,9 @@ class GradientSample:
         steps, coordinates = self.values.shape
         if self.parameters is not None:
             _check_vector("parameters", self.parameters, coordinates, "coordinates")
-        if self.parameter_rms is not None and not (
-            np.isfinite(self.parameter_rms) and self.parameter_rms >= 0
-        ):
-            raise InvalidGradients("parameter_rms must be a finite number >= 0")
+            _check_bound("parameters", self.parameters, _LARGEST_GRADIENT, _FLOAT32_REASON)
+        if self.parameter_rms is not None and not (0 <= self.parameter_rms <= _LARGEST_GRADIENT):
+            raise InvalidGradients(f"parameter_rms must be a number from 0 to {_LARGEST_GRADIENT:.4g}")
         if self.total_coordinates is not None and self.total_coordinates < coordinates:
             raise InvalidGradients(
                 f"total_coordinates ({self.total_coordinates}) is smaller than the {coordinates} "
@@ -55,6 +57,13 @@ class GradientSample:
             _check_vector("step_norms", self.step_norms, steps, "steps")
             if np.any(self.step_norms < 0):
                 raise InvalidGradients("step_norms must be >= 0")
+            size = self.total_coordinates if self.total_coordinates is not None else coordinates
+            _check_bound(
+                "step_norms",
+                self.step_norms,
+                _LARGEST_GRADIENT * np.sqrt(size),
+                f"the largest norm of {size} float32s",
+            )
         if self.step_nonzeros is not None:
             _check_vector("step_nonzeros", self.step_nonzeros, steps, "steps")
             ceiling = self.total_coordinates if self.total_coordinates is not None else coordinates
@@ -109,13 +118,24 @@ def _check_values(values: FloatArray) -> None:
     rows = max(1, _FINITE_CHECK_ELEMENTS // coordinates)
     for start in range(0, steps, rows):
         block = values[start : start + rows]
-        # A sum is finite unless an entry is NaN/inf (or finite entries overflow): check cheaply first.
-        if np.isfinite(block.sum()):
+        # Both comparisons fail on NaN, so one max and one min check the common case in two passes.
+        if block.max() <= _LARGEST_GRADIENT and block.min() >= -_LARGEST_GRADIENT:
             continue
         finite = np.isfinite(block)
         if not finite.all():
             bad_row = start + int(np.argmin(finite.all(axis=1)))
             raise InvalidGradients(f"row {bad_row} holds a NaN or infinite value")
+        bad_row = start + int(np.argmax((np.abs(block) > _LARGEST_GRADIENT).any(axis=1)))
+        raise InvalidGradients(
+            f"row {bad_row} holds a value beyond ±{_LARGEST_GRADIENT:.4g}, {_FLOAT32_REASON}"
+        )
+
+
+def _check_bound(name: str, vector: FloatArray, bound: float, what: str) -> None:
+    """Refuse magnitudes beyond `bound` (`what` it is), naming the first one."""
+    beyond = np.abs(vector) > bound
+    if beyond.any():
+        raise InvalidGradients(f"{name}[{int(np.argmax(beyond))}] is beyond ±{bound:.4g}, {what}")
 
 
 def _check_vector(name: str, vector: npt.NDArray[np.generic], length: int, unit: str) -> None:

@@ -1,3 +1,4 @@
+import json
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ from profiler import (
     Limits,
     samples_from_json,
 )
+from profiler.profile import profile
 from profiler.schema import GradientSampleJSON
 
 ADAPTER: TypeAdapter[Any] = TypeAdapter(dict[str, GradientSampleJSON])
@@ -136,6 +138,36 @@ def test_group_limit() -> None:
         load({f"g{i}": dense([[1.0], [2.0]]) for i in range(3)}, Limits(max_groups=2))
 
 
-def test_values_beyond_float32_stay_finite() -> None:
-    samples = load({"embedding.weight": dense([[1e300, 0.0], [0.0, 1.0]])})
-    assert np.isfinite(samples["embedding.weight"].values).all()
+LARGEST_FLOAT32 = float(np.finfo(np.float32).max)
+
+
+def test_magnitudes_beyond_float32_are_refused_naming_the_place() -> None:
+    # The replays run in float32: larger values would turn into inf there and NaN in the figures.
+    expect(InvalidGradients, {"embedding.weight": dense([[1.0, 0.0], [0.0, -1e300]])}, "row 1", "float32")
+    expect(
+        InvalidGradients, {"embedding.weight": dense([[1.0], [2.0]], parameters=[3.5e38])}, "parameters[0]"
+    )
+    expect(InvalidGradients, {"embedding.weight": dense([[1.0], [2.0]], parameter_rms=1e39)}, "parameter_rms")
+    expect(
+        InvalidGradients,
+        {"embedding.weight": dense([[1.0], [2.0]], total_coordinates=100, step_norms=[1.0, 3.5e39])},
+        "step_norms[1]",
+        "100 float32s",
+    )
+
+
+def test_the_float32_extremes_give_a_finite_profile() -> None:
+    largest = LARGEST_FLOAT32
+    samples = load(
+        {
+            "embedding.weight": dense(
+                [[largest, -largest, 0.0], [5e-324, largest, 1.0], [-largest, 0.0, 1e-45]],
+                parameters=[largest, 0.0, -largest],
+                total_coordinates=4,
+                step_norms=[largest * 2.0, largest, largest],
+            )
+        }
+    )
+    report = profile(samples, training_steps=1000).model_dump(mode="json")
+    assert json.dumps(report, allow_nan=False)
+    assert report["overall"]["steps"] == 3

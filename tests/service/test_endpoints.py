@@ -136,3 +136,20 @@ def test_replay_traces_chosen_coordinates(api: httpx.Client) -> None:
     trace = runs[0]["groups"]["fc.weight"]["trace"]
     assert trace["coordinates"] == [1, 2]
     assert set(trace["state"]) >= {"square_avg", "acc_delta"}
+
+
+def test_a_replay_that_overflows_float32_answers_with_nulls_in_strict_json(api: httpx.Client) -> None:
+    largest = 3.4028234663852886e38  # the largest float32: accepted, and Adam's squares overflow on it
+    values = [[largest, -largest, 1.0], [largest, 0.0, -1.0], [-largest, largest, 0.5]]
+    body = {
+        "gradients": {"fc.weight": {"format": "dense", "values": values}},
+        "runs": [{"method": "adam"}, {"method": "sgd"}],
+        "trace_coordinates": {"fc.weight": [0]},
+    }
+    response = api.post("/v1/replays", json=body)
+    assert response.status_code == 200, response.text
+    json.loads(response.text, parse_constant=pytest.fail)  # no NaN or Infinity tokens
+    adam, sgd = (run["groups"]["fc.weight"] for run in response.json()["runs"])
+    assert None in adam["trajectory"]["update_rms"]
+    assert None in adam["trace"]["state"]["exp_avg_sq"][0]
+    assert all(value > 0 for value in sgd["trajectory"]["update_rms"])  # lr·g is finite; so is its RMS

@@ -73,6 +73,21 @@ def test_gradient_problems_name_the_group(api: httpx.Client) -> None:
     assert "decoder.bias" in str(problem["detail"])
 
 
+def test_magnitudes_beyond_float32_are_422_naming_group_and_row(api: httpx.Client) -> None:
+    # Finite in JSON, but inf in the float32 replays (and once a misleading 422 from a NaN figure).
+    gradients = {"decoder.bias": {"format": "dense", "values": [[1.0, 2.0], [3.0, -1.5e300]]}}
+    for path, body in [
+        ("/v1/profiles", {"gradients": gradients}),
+        ("/v1/recommendations", {"gradients": gradients}),
+        ("/v1/replays", {"gradients": gradients, "runs": [{"method": "adagrad"}]}),
+    ]:
+        detail = str(assert_problem(api.post(path, json=body), 422)["detail"])
+        assert "'decoder.bias'" in detail
+        assert "row 1" in detail
+        assert "largest float32" in detail
+        assert "1.5e" not in detail
+
+
 def test_unreadable_upload_is_a_4xx(api: httpx.Client) -> None:
     buffer = io.BytesIO()
     np.save(buffer, np.array([{"a": 1}, {"b": 2}], dtype=object), allow_pickle=True)
