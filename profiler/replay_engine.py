@@ -20,6 +20,7 @@ import torch
 
 import optimizers
 from profiler.coordinates import Columns
+from profiler.errors import InvalidReplay
 from profiler.report import ReplayTrajectory, StateTrace
 from profiler.sample import GradientSample
 
@@ -141,13 +142,24 @@ class _Partition:
                 row = gradients[offset]
                 seen |= row != 0
                 gradient = torch.from_numpy(row)
-                index = record_index.get(start + offset + 1)
-                for state in states:
+                step = start + offset + 1
+                index = record_index.get(step)
+                for run, state in zip(runs, states, strict=True):
                     state.parameter.grad.copy_(gradient)  # type: ignore[union-attr]
-                    if index is None:
-                        state.optimizer.step()
-                    else:
-                        self._recorded_step(state, index, seen)
+                    try:
+                        if index is None:
+                            state.optimizer.step()
+                        else:
+                            self._recorded_step(state, index, seen)
+                    except RuntimeError as error:
+                        # torch's wording when a scalar of the update (Adam's lr / (1 - beta1^t), say)
+                        # does not fit the parameters' float32; anything else is a fault of ours.
+                        if "overflow" not in str(error):
+                            raise
+                        raise InvalidReplay(
+                            f"{run.framework} {run.method}: step {step} cannot be taken in float32: {error} "
+                            "(training would fail the same way; a smaller lr avoids it)"
+                        ) from None
         return [self._results(state) for state in states]
 
     def _results(self, state: _RunState) -> dict[str, GroupResult]:

@@ -2,7 +2,8 @@
 
 Only finite numbers pass (NaN, Infinity and 1e999 fail validation with their location); unknown
 fields are refused. Semantic checks that need the whole sample (ragged rows, index ranges,
-duplicates) happen in :func:`profiler.samples_from_json`.
+duplicates, magnitudes beyond float32's range, in which the replays run) happen in
+:func:`profiler.samples_from_json`.
 """
 
 from typing import Annotated, Literal
@@ -46,7 +47,8 @@ class DenseSampleJSON(_SampleContext):
 
     format: Literal["dense"] = Field(description='"dense": values holds T rows of D numbers.')
     values: list[list[FiniteFloat]] = Field(
-        description="Gradient values: one row per step (T >= 2), each with the same D >= 1 coordinates."
+        description="Gradient values: one row per step (T >= 2), each with the same D >= 1 coordinates, "
+        "within float32's range (|value| <= 3.4028235e38)."
     )
 
 

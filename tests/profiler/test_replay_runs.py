@@ -76,3 +76,21 @@ def test_replay_run_model_refuses_unknown_methods() -> None:
         ReplayRun.model_validate({"method": "lbfgs"})
     with pytest.raises(ValueError, match="framework"):
         ReplayRun.model_validate({"method": "sgd", "framework": "mxnet"})
+
+
+@pytest.mark.parametrize("framework", ["torch", "optax"])
+def test_a_step_that_overflows_float32_is_refused_naming_the_run_and_step(
+    samples: dict[str, GradientSample], framework: str
+) -> None:
+    # lr / (1 - beta1) = 1e39 at step 1: torch's own Adam raises the same overflow on float32 parameters.
+    name = "lr" if framework == "torch" else "learning_rate"
+    runs = [
+        ReplayRun(method="sgd"),
+        ReplayRun(method="adam", framework=framework, hyperparameters={name: 1e38}),
+    ]
+    with pytest.raises(InvalidReplay, match=f"{framework} adam: step 1 cannot be taken in float32"):
+        replay(samples, runs)
+    reference = torch.nn.Parameter(torch.zeros(3))
+    reference.grad = torch.ones(3)
+    with pytest.raises(RuntimeError, match="overflow"):
+        torch.optim.Adam([reference], lr=1e38).step()

@@ -288,3 +288,12 @@ def test_each_invalid_recommendation_field_is_422_naming_it(
     problem = assert_problem(api.post("/v1/recommendations", json=body), 422)
     locations = [tuple(error["loc"]) for error in problem["errors"]]  # type: ignore[union-attr]
     assert any(found[: len(location)] == location for found in locations), locations
+
+
+def test_a_replay_overflowing_float32_is_422_not_500(api: httpx.Client) -> None:
+    body = {
+        "gradients": {"g": dense_json()},
+        "runs": [{"method": "adamw", "hyperparameters": {"lr": 3.4e38}}],
+    }
+    detail = str(assert_problem(api.post("/v1/replays", json=body), 422)["detail"])
+    assert "torch adamw: step 1 cannot be taken in float32" in detail
