@@ -1,8 +1,11 @@
+import json
+
 import numpy as np
 import pytest
 import torch
 
 import optimizers
+from optimizers.factory import framework_hyperparameters
 from profiler import GradientSample, InvalidReplay, ReplayRun, replay, synthetic
 
 
@@ -94,3 +97,49 @@ def test_a_step_that_overflows_float32_is_refused_naming_the_run_and_step(
     reference.grad = torch.ones(3)
     with pytest.raises(RuntimeError, match="overflow"):
         torch.optim.Adam([reference], lr=1e38).step()
+
+
+LARGEST_FLOAT32 = float(np.finfo(np.float32).max)
+EXTREMES = (0.0, 1e-45, 1e-8, 0.5, 1 - 1e-7, 1.0, 10.0, 1e38, LARGEST_FLOAT32)
+
+
+def _extreme_runs() -> list[ReplayRun]:
+    """One run per admitted extreme value of each real hyperparameter, of every method in every framework."""
+    runs = []
+    for method in optimizers.METHODS:
+        for framework in optimizers.FRAMEWORKS:
+            for name, (_, spec) in framework_hyperparameters(method, framework).items():
+                if spec.type not in ("float", "float | None", "tuple[float, float]"):
+                    continue
+                for value in (v for v in EXTREMES if spec.admits(v)):
+                    setting: object = value
+                    if spec.type == "tuple[float, float]":
+                        setting = [value, spec.default[1]]  # type: ignore[index]
+                    runs.append(
+                        ReplayRun(method=method, framework=framework, hyperparameters={name: setting})
+                    )
+    return runs
+
+
+def test_every_admitted_extreme_hyperparameter_gives_a_report_or_a_clear_refusal() -> None:
+    # Gradients at float32's edges too: whatever overflows must come back as null or InvalidReplay, never
+    # as another exception (a 500) or a NaN in the JSON.
+    rng = np.random.default_rng(0)
+    samples = {
+        "moderate": GradientSample(rng.standard_normal((6, 4))),
+        "edges": GradientSample(
+            np.array([[LARGEST_FLOAT32, -1e-45, 0.0], [-LARGEST_FLOAT32, 1e-45, 1.0]] * 3)
+        ),
+    }
+    runs = _extreme_runs()
+    assert len(runs) > 300
+    refused = 0
+    for run in runs:
+        try:
+            report = replay(samples, [run], trace_coordinates={"edges": [0]})
+        except InvalidReplay as error:
+            assert f"{run.framework} {run.method}" in str(error)
+            refused += 1
+            continue
+        json.loads(report.model_dump_json(), parse_constant=pytest.fail)
+    assert 0 < refused < len(runs) / 4
