@@ -104,6 +104,11 @@ def test_gradient_files_go_as_paths_streams_or_bytes(client_server: LiveServer, 
         ),
         (lambda c: c.replay({"g": {}}, [{"method": "sgd", "lr": float("inf")}]), "request.runs[0].lr is inf"),
         (
+            lambda c: c.recommend({1: "ok", "tuning_budget": float("nan")}),
+            "request.profile.tuning_budget is nan",
+        ),
+        (lambda c: c.recommend({(1, 2): 3}), "request.profile has a tuple key"),
+        (
             lambda c: c.recommend({"training_steps": 10}, gradients=("g.npy", _npy()), framework=1j),
             "request.framework is a complex",
         ),
