@@ -15,7 +15,7 @@ IntArray = npt.NDArray[np.integer]
 # Rows checked for finiteness at a time: bounds the boolean temporary to a few MiB.
 _FINITE_CHECK_ELEMENTS = 1 << 21
 # Larger magnitudes (possible in float64 JSON) become inf in the float32 replays, and NaN in the figures.
-_LARGEST_GRADIENT = float(np.finfo(np.float32).max)
+_LARGEST_FLOAT32 = float(np.finfo(np.float32).max)
 _FLOAT32_REASON = "the largest float32 (the replays run in float32, as the frameworks train)"
 
 
@@ -45,9 +45,9 @@ class GradientSample:
         steps, coordinates = self.values.shape
         if self.parameters is not None:
             _check_vector("parameters", self.parameters, coordinates, "coordinates")
-            _check_bound("parameters", self.parameters, _LARGEST_GRADIENT, _FLOAT32_REASON)
-        if self.parameter_rms is not None and not (0 <= self.parameter_rms <= _LARGEST_GRADIENT):
-            raise InvalidGradients(f"parameter_rms must be a number from 0 to {_LARGEST_GRADIENT:.4g}")
+            _check_bound("parameters", self.parameters, _LARGEST_FLOAT32, _FLOAT32_REASON)
+        if self.parameter_rms is not None and not (0 <= self.parameter_rms <= _LARGEST_FLOAT32):
+            raise InvalidGradients(f"parameter_rms must be a number from 0 to {_LARGEST_FLOAT32:.4g}")
         if self.total_coordinates is not None and self.total_coordinates < coordinates:
             raise InvalidGradients(
                 f"total_coordinates ({self.total_coordinates}) is smaller than the {coordinates} "
@@ -61,7 +61,7 @@ class GradientSample:
             _check_bound(
                 "step_norms",
                 self.step_norms,
-                _LARGEST_GRADIENT * np.sqrt(size),
+                _LARGEST_FLOAT32 * np.sqrt(size),
                 f"the largest norm of {size} float32s",
             )
         if self.step_nonzeros is not None:
@@ -119,15 +119,15 @@ def _check_values(values: FloatArray) -> None:
     for start in range(0, steps, rows):
         block = values[start : start + rows]
         # Both comparisons fail on NaN, so one max and one min check the common case in two passes.
-        if block.max() <= _LARGEST_GRADIENT and block.min() >= -_LARGEST_GRADIENT:
+        if block.max() <= _LARGEST_FLOAT32 and block.min() >= -_LARGEST_FLOAT32:
             continue
         finite = np.isfinite(block)
         if not finite.all():
             bad_row = start + int(np.argmin(finite.all(axis=1)))
             raise InvalidGradients(f"row {bad_row} holds a NaN or infinite value")
-        bad_row = start + int(np.argmax((np.abs(block) > _LARGEST_GRADIENT).any(axis=1)))
+        bad_row = start + int(np.argmax((np.abs(block) > _LARGEST_FLOAT32).any(axis=1)))
         raise InvalidGradients(
-            f"row {bad_row} holds a value beyond ±{_LARGEST_GRADIENT:.4g}, {_FLOAT32_REASON}"
+            f"row {bad_row} holds a value beyond ±{_LARGEST_FLOAT32:.4g}, {_FLOAT32_REASON}"
         )
 
 
