@@ -4,7 +4,8 @@ import io
 import json
 import math
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, Self
@@ -25,6 +26,7 @@ from client.errors import (
 )
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+MAX_RETRY_WAIT_SECONDS = 60.0
 
 GradientFile = str | Path | tuple[str, BinaryIO | bytes]
 """A .npy/.npz/.safetensors file: a path, or (filename, stream or bytes)."""
@@ -121,8 +123,31 @@ def _pieces(stream: BinaryIO) -> Iterator[bytes]:
         yield piece
 
 
+def _retry_delay(response: httpx.Response) -> float:
+    """The wait a 429/503 asks for: its Retry-After in seconds (1 s if it names none), at most a minute."""
+    retry_after = response.headers.get("retry-after", "")
+    return min(float(retry_after), MAX_RETRY_WAIT_SECONDS) if retry_after.isdigit() else 1.0
+
+
+def _rewinder(stream: BinaryIO) -> Callable[[], bool]:
+    """A function that rewinds `stream` to where it is now, for another send; it says False if it cannot."""
+    start = stream.tell() if stream.seekable() else None
+
+    def rewind() -> bool:
+        if start is not None:
+            stream.seek(start)
+        return start is not None
+
+    return rewind
+
+
 class OptadvisorClient:
-    """Talks to one optadvisor server. `url` and `api_key` default to OPTADVISOR_URL / OPTADVISOR_API_KEY."""
+    """Talks to one optadvisor server. `url` and `api_key` default to OPTADVISOR_URL / OPTADVISOR_API_KEY.
+
+    A 429 or 503 answer (the server is saturated) is retried up to `retries` times, each after the
+    Retry-After the server names (1 s if none, at most a minute); the endpoints compute without side
+    effects, so a retry is safe. After that the call raises ServerBusyError.
+    """
 
     def __init__(
         self,
@@ -130,8 +155,12 @@ class OptadvisorClient:
         *,
         api_key: str | None = None,
         timeout: float = 300.0,
+        retries: int = 2,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        if retries < 0:
+            raise ValueError(f"Invalid retries: {retries}")
+        self._retries = retries
         base_url = _server_url(url or os.environ.get("OPTADVISOR_URL") or DEFAULT_URL)
         key = api_key if api_key is not None else os.environ.get("OPTADVISOR_API_KEY")
         headers = {"X-API-Key": key} if key else {}
@@ -146,14 +175,31 @@ class OptadvisorClient:
     def close(self) -> None:
         self._http.close()
 
-    def _request(self, method: str, path: str, *, json_body: Any = None, **kwargs: Any) -> Any:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        rewind: Callable[[], bool] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Send, retrying a saturated server's 429/503; `rewind` readies a streamed body to be sent again."""
         if json_body is not None:
             kwargs["content"] = _json_text(json_body)
             kwargs["headers"] = {"content-type": "application/json"}
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.TransportError as error:
-            raise ServerUnreachableError(f"cannot reach {self._http.base_url}: {error}") from error
+        content = kwargs.pop("content", None)
+        for attempt in range(self._retries + 1):
+            # A generator body is consumed by a send: it is made again from the rewound stream.
+            body = content() if callable(content) else content
+            try:
+                response = self._http.request(method, path, content=body, **kwargs)
+            except httpx.TransportError as error:
+                raise ServerUnreachableError(f"cannot reach {self._http.base_url}: {error}") from error
+            busy = response.status_code in (429, 503)
+            if not busy or attempt == self._retries or (rewind is not None and not rewind()):
+                break
+            time.sleep(_retry_delay(response))
         _raise_for_problem(response)
         return response.json()
 
@@ -185,7 +231,8 @@ class OptadvisorClient:
         with _opened(gradients) as (name, stream):
             files = {"gradients": (name, stream)}
             data = {"request": _json_text(body)}
-            return dict(self._request("POST", "/v1/recommendations", data=data, files=files))
+            rewind = _rewinder(stream)
+            return dict(self._request("POST", "/v1/recommendations", data=data, files=files, rewind=rewind))
 
     def profile(
         self,
@@ -208,8 +255,9 @@ class OptadvisorClient:
                     "POST",
                     "/v1/profiles",
                     params={"filename": name, **{key: str(value) for key, value in options.items()}},
-                    content=_pieces(stream),
+                    content=lambda: _pieces(stream),
                     headers={"content-type": "application/octet-stream"},
+                    rewind=_rewinder(stream),
                 )
             )
 

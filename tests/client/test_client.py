@@ -16,6 +16,7 @@ from client.errors import (
     InvalidUrlError,
     NotFoundError,
     OptadvisorError,
+    ServerBusyError,
     ServerUnreachableError,
     UnauthorizedError,
     UnencodableRequestError,
@@ -138,3 +139,84 @@ def test_a_server_url_that_is_not_http_is_refused_at_once(url: str) -> None:
     with pytest.raises(InvalidUrlError, match="invalid server URL") as refused:
         OptadvisorClient(url)
     assert isinstance(refused.value, ValueError)
+
+
+class _Recorded:
+    """A mock server answering with `statuses` in turn (200 after them), recording each request's body."""
+
+    def __init__(self, *statuses: int, retry_after: str | None = "0") -> None:
+        self.statuses = list(statuses)
+        self.retry_after = retry_after
+        self.bodies: list[bytes] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.bodies.append(request.read())
+        status = self.statuses.pop(0) if self.statuses else 200
+        if status == 200:
+            return httpx.Response(200, json={"ok": True})
+        headers = {} if self.retry_after is None else {"retry-after": self.retry_after}
+        return httpx.Response(status, json={"status": status, "detail": "busy"}, headers=headers)
+
+
+def _client(server: _Recorded, **options: Any) -> OptadvisorClient:
+    return OptadvisorClient("http://optadvisor.test", transport=httpx.MockTransport(server), **options)
+
+
+def test_a_saturated_server_is_asked_again_after_its_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr("client.http.time.sleep", waits.append)
+    server = _Recorded(503, 429, retry_after="7")
+    with _client(server) as client:
+        assert client.recommend({"training_steps": 10}) == {"ok": True}
+    assert waits == [7.0, 7.0]
+    assert len(server.bodies) == 3 and len(set(server.bodies)) == 1
+    server = _Recorded(503, retry_after=None)
+    with _client(server) as client:
+        client.rules()
+    assert waits[-1] == 1.0  # no Retry-After: a second
+
+
+def test_retries_run_out_into_server_busy_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("client.http.time.sleep", lambda seconds: None)
+    for retries in (0, 2):
+        server = _Recorded(503, 503, 503, retry_after="3")
+        with _client(server, retries=retries) as client, pytest.raises(ServerBusyError) as busy:
+            client.optimizers()
+        assert busy.value.status == 503
+        assert busy.value.retry_after == 3.0
+        assert len(server.bodies) == retries + 1
+    with pytest.raises(ValueError, match="Invalid retries: -1"):
+        OptadvisorClient("http://optadvisor.test", retries=-1)
+
+
+def test_uploaded_files_are_sent_whole_again_and_unseekable_streams_are_not_retried(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("client.http.time.sleep", lambda seconds: None)
+    content = _npy()
+    path = tmp_path / "g.npy"
+    path.write_bytes(content)
+    server = _Recorded(503)
+    with _client(server) as client:
+        client.profile(path)
+    assert server.bodies == [content, content]
+    server = _Recorded(429)
+    with _client(server) as client:
+        client.recommend({"training_steps": 10}, gradients=("g.npy", content))
+    assert len(server.bodies) == 2  # each multipart body has its own boundary, and the whole file
+    assert all(content in body and len(body) == len(server.bodies[0]) for body in server.bodies)
+
+    class Unseekable(io.RawIOBase):
+        def __init__(self) -> None:
+            self.inner = io.BytesIO(content)
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            return self.inner.readinto(buffer)
+
+    server = _Recorded(503)
+    with _client(server) as client, pytest.raises(ServerBusyError):
+        client.profile(("g.npy", Unseekable()))  # type: ignore[arg-type]
+    assert server.bodies == [content]
