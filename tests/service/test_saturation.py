@@ -10,6 +10,8 @@ import httpx
 import pytest
 from live_server import LiveServer, live_server
 
+from client import OptadvisorClient
+from client.errors import ServerBusyError
 from service.compute import ComputePool
 from service.metrics import Metrics
 from service.problems import ProblemError
@@ -74,6 +76,29 @@ def test_saturated_server_answers_503_with_retry_after(one_slot_server: LiveServ
         held.close()
     # The slot is free again: the next profile request is admitted (and refused only for its content).
     assert httpx.post(f"{one_slot_server.url}/v1/profiles", json={}).status_code == 422
+
+
+def test_the_client_waits_out_a_saturated_server(one_slot_server: LiveServer) -> None:
+    gradients = {"g": {"format": "dense", "values": [[0.1, -0.2], [0.3, 0.05], [-0.1, 0.2]]}}
+    held = _hold_a_slot(one_slot_server.port)
+    try:
+        for _ in range(100):  # until the held request has the slot
+            if httpx.post(f"{one_slot_server.url}/v1/profiles", json={}).status_code == 503:
+                break
+            time.sleep(0.05)
+        with (
+            OptadvisorClient(one_slot_server.url, retries=0) as impatient,
+            pytest.raises(ServerBusyError) as busy,
+        ):
+            impatient.profile(gradients)
+        assert busy.value.retry_after == 3.0
+        # The held request is cut off after 2 s; the client's retry comes after the 3 s the server asked for.
+        started = time.monotonic()
+        with OptadvisorClient(one_slot_server.url, retries=1) as patient:
+            assert patient.profile(gradients)["overall"]["steps"] == 3
+        assert time.monotonic() - started >= 3.0
+    finally:
+        held.close()
 
 
 def test_pool_refuses_beyond_workers_plus_queue() -> None:
