@@ -42,6 +42,12 @@ def _problem_of(response: httpx.Response) -> dict[str, Any]:
     return {"status": response.status_code, "title": response.reason_phrase, "detail": response.text[:200]}
 
 
+def _retry_after(response: httpx.Response) -> float | None:
+    """The seconds a 429/503 asks to wait (its Retry-After), when it names a number of them."""
+    value = response.headers.get("retry-after", "")
+    return float(value) if value.isdigit() else None
+
+
 def _raise_for_problem(response: httpx.Response) -> None:
     if response.is_success:
         return
@@ -52,8 +58,7 @@ def _raise_for_problem(response: httpx.Response) -> None:
     if status == 404:
         raise NotFoundError(status, problem)
     if status in (429, 503):
-        retry_after = response.headers.get("retry-after", "")
-        raise ServerBusyError(status, problem, float(retry_after) if retry_after.isdigit() else None)
+        raise ServerBusyError(status, problem, _retry_after(response))
     if 400 <= status < 500:
         raise InvalidRequestError(status, problem)
     if status >= 500:
@@ -121,12 +126,6 @@ def _pieces(stream: BinaryIO) -> Iterator[bytes]:
     # against 0.7 s), so files go out 1 MiB at a time.
     while piece := stream.read(1 << 20):
         yield piece
-
-
-def _retry_delay(response: httpx.Response) -> float:
-    """The wait a 429/503 asks for: its Retry-After in seconds (1 s if it names none), at most a minute."""
-    retry_after = response.headers.get("retry-after", "")
-    return min(float(retry_after), MAX_RETRY_WAIT_SECONDS) if retry_after.isdigit() else 1.0
 
 
 def _rewinder(stream: BinaryIO) -> Callable[[], bool]:
@@ -199,7 +198,8 @@ class OptadvisorClient:
             busy = response.status_code in (429, 503)
             if not busy or attempt == self._retries or (rewind is not None and not rewind()):
                 break
-            time.sleep(_retry_delay(response))
+            delay = _retry_after(response)
+            time.sleep(1.0 if delay is None else min(delay, MAX_RETRY_WAIT_SECONDS))
         _raise_for_problem(response)
         return response.json()
 
