@@ -170,10 +170,10 @@ def test_a_saturated_server_is_asked_again_after_its_retry_after(monkeypatch: py
         assert client.recommend({"training_steps": 10}) == {"ok": True}
     assert waits == [7.0, 7.0]
     assert len(server.bodies) == 3 and len(set(server.bodies)) == 1
-    server = _Recorded(503, retry_after=None)
-    with _client(server) as client:
-        client.rules()
-    assert waits[-1] == 1.0  # no Retry-After: a second
+    for retry_after, wait in ((None, 1.0), ("3600", 60.0)):  # none named: a second; at most a minute
+        with _client(_Recorded(503, retry_after=retry_after)) as client:
+            client.rules()
+        assert waits[-1] == wait
 
 
 def test_retries_run_out_into_server_busy_error(monkeypatch: pytest.MonkeyPatch) -> None:
