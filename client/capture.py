@@ -183,6 +183,8 @@ class GradientCapture:
             raise ValueError(f"Invalid steps: {steps} (at least 2 are needed)")
         if max_coordinates < 1:
             raise ValueError(f"Invalid max_coordinates: {max_coordinates}")
+        if max_total_values < 1:
+            raise ValueError(f"Invalid max_total_values: {max_total_values}")
         parameters = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
         if not parameters:
             raise ValueError("The model has no trainable parameters")

@@ -79,6 +79,10 @@ def test_attach_records_before_each_optimizer_step() -> None:
 def test_too_few_steps_are_refused() -> None:
     with pytest.raises(ValueError, match="steps"):
         GradientCapture(_model(), steps=1)
+    with pytest.raises(ValueError, match="Invalid max_coordinates: 0"):
+        GradientCapture(_model(), max_coordinates=0)
+    with pytest.raises(ValueError, match="Invalid max_total_values: -5"):
+        GradientCapture(_model(), max_total_values=-5)
     capture = GradientCapture(_model(), steps=4)
     with pytest.raises(ValueError, match="recorded"):
         capture.gradients()
