@@ -26,8 +26,8 @@ import torch
 
 from client.capture import GradientCapture
 
-Loop = Literal["uncaptured", "captured", "sampled_only", "one_pass"]
-LOOPS: tuple[Loop, ...] = ("uncaptured", "captured", "sampled_only", "one_pass")
+StepKind = Literal["uncaptured", "captured", "sampled_only", "one_pass"]
+STEP_KINDS: tuple[StepKind, ...] = ("uncaptured", "captured", "sampled_only", "one_pass")
 
 RESULTS = Path(__file__).parent / "results" / "capture_overhead.json"
 
@@ -63,7 +63,7 @@ def small_cnn() -> tuple[torch.nn.Module, Batches]:
     )
 
 
-def step_seconds(build: Build, rounds: int, seed: int) -> dict[Loop, list[float]]:
+def step_seconds(build: Build, rounds: int, seed: int) -> dict[StepKind, list[float]]:
     """Each kind's step times over `rounds` rounds, one step of each kind per round in a shuffled order."""
     torch.manual_seed(0)
     model, batch = build()
@@ -75,9 +75,9 @@ def step_seconds(build: Build, rounds: int, seed: int) -> dict[Loop, list[float]
     }
     generator = torch.Generator().manual_seed(seed)
     order = random.Random(seed)
-    times: dict[Loop, list[float]] = {kind: [] for kind in LOOPS}
+    times: dict[StepKind, list[float]] = {kind: [] for kind in STEP_KINDS}
     for _ in range(rounds):
-        kinds = list(LOOPS)
+        kinds = list(STEP_KINDS)
         order.shuffle(kinds)
         for kind in kinds:
             inputs, targets = batch(generator)
@@ -97,7 +97,7 @@ def step_seconds(build: Build, rounds: int, seed: int) -> dict[Loop, list[float]
 
 def measure(name: str, build: Build, rounds: int, repeats: int) -> dict[str, float | int | str | list[float]]:
     step_seconds(build, 5, seed=0)  # warm-up: allocator, kernels
-    medians: dict[Loop, list[float]] = {kind: [] for kind in LOOPS}
+    medians: dict[StepKind, list[float]] = {kind: [] for kind in STEP_KINDS}
     for repeat in range(repeats):
         for kind, seconds in step_seconds(build, rounds, seed=repeat + 1).items():
             medians[kind].append(statistics.median(seconds))
