@@ -108,7 +108,7 @@ def test_client_errors_are_one_line_and_nonzero(server: LiveServer, tmp_path: Pa
     assert unknown.stderr.count("\n") == 1
 
 
-def test_numbers_json_has_no_room_for_are_one_line_and_nonzero(tmp_path: Path) -> None:
+def test_json_files_holding_nan_or_infinity_are_one_line_and_nonzero(tmp_path: Path) -> None:
     # Python's json module reads these; the CLI refuses them before anything is sent (no server needed).
     url = f"http://127.0.0.1:{free_port()}"
     for option, text, word in [
