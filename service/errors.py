@@ -4,13 +4,11 @@ import logging
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from profiler.errors import GradientError, GradientLimitExceeded, UnsupportedGradientFormat
-from service.bodies import field_errors
 from service.problems import FieldError, ProblemError, problem_response
 
 logger = logging.getLogger("optadvisor.errors")
@@ -55,12 +53,6 @@ async def handle_request_validation(request: Request, error: Exception) -> Respo
     return _problem(request, ProblemError(422, f"Invalid value at {where}: {message}.", errors=errors))
 
 
-async def handle_validation(request: Request, error: Exception) -> Response:
-    assert isinstance(error, ValidationError)
-    errors = field_errors(error)
-    return _problem(request, ProblemError(422, f"Invalid request: {errors[0].msg}.", errors=errors))
-
-
 async def handle_gradient_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, GradientError)
     status = 422
@@ -90,6 +82,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, handle_problem)
     app.add_exception_handler(HTTPException, handle_http_exception)
     app.add_exception_handler(RequestValidationError, handle_request_validation)
-    app.add_exception_handler(ValidationError, handle_validation)
     app.add_exception_handler(GradientError, handle_gradient_error)
     app.add_exception_handler(Exception, handle_unexpected)

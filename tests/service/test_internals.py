@@ -5,6 +5,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
+from profiler import Figures
 from service.app import create_app
 from service.bodies import json_depth, parse_json
 from service.problems import ProblemError
@@ -25,6 +26,21 @@ def test_unexpected_errors_are_500_problems_with_a_request_id_and_no_traceback()
     assert "boom-1" in response.json()["detail"]
     assert "secret" not in response.text
     assert "Traceback" not in response.text
+
+
+def test_a_model_failing_validation_inside_the_service_is_a_500_not_the_clients_422() -> None:
+    # Request bodies are validated where they are read (a 422 naming the field); a pydantic model that fails
+    # later, on values the service computed, is a fault of the service and must not blame the client.
+    app = create_app(Settings())
+
+    @app.get("/figures")
+    async def figures() -> None:
+        Figures.model_validate({"sparsity": float("nan")})
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/figures", headers={"X-Request-ID": "figures-1"})
+    assert response.status_code == 500
+    assert "figures-1" in response.json()["detail"]
 
 
 def test_log_lines_are_json_with_the_request_id_and_the_traceback(capfd: pytest.CaptureFixture[str]) -> None:
