@@ -130,6 +130,13 @@ def _print_recommendation(answer: dict[str, Any]) -> None:
     for item in answer.get("alternatives") or []:
         alternatives.add_row(str(item.get("method")), _cell(item.get("score")), str(item.get("reason")))
     console.print(alternatives)
+    measured = answer.get("measured") or {}
+    if measured:
+        figures = Table("figure", "value", title=f"Measured in {measured.get('steps')} steps of gradients")
+        for name, value in measured.items():
+            if value is not None:
+                figures.add_row(name, _cell(value))
+        console.print(figures)
     plan = Table("#", "method", "kwargs", title="Tuning plan")
     for number, item in enumerate(answer.get("tuning_plan") or [], start=1):
         plan.add_row(str(number), str(item.get("method")), _cell(item.get("kwargs")))

@@ -71,8 +71,15 @@ def test_recommend_from_profile_file_with_gradients(server: LiveServer, tmp_path
     answer = json.loads(as_json.stdout)
     assert answer["framework"] == "keras"
     assert answer["measured"]["steps"] == 12
+    measured = run_cli("recommend", "--profile", str(profile), "--gradients", str(gradients), url=server.url)
+    assert measured.returncode == 0, measured.stderr
+    assert "Measured in 12 steps of gradients" in measured.stdout
+    assert f"sparsity {answer['measured']['sparsity']:.4g}" in " ".join(
+        measured.stdout.replace("│", " ").split()
+    )
     table = run_cli("recommend", "--profile", str(profile), url=server.url)
     assert table.returncode == 0, table.stderr
+    assert "Measured in" not in table.stdout  # nothing was measured
     assert "Recommended:" in table.stdout
     assert "Tuning plan" in table.stdout
 
