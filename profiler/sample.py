@@ -53,22 +53,21 @@ class GradientSample:
                 f"total_coordinates ({self.total_coordinates}) is smaller than the {coordinates} "
                 "coordinates sent"
             )
+        tensor_size = self.total_coordinates if self.total_coordinates is not None else coordinates
         if self.step_norms is not None:
             _check_vector("step_norms", self.step_norms, steps, "steps")
             if np.any(self.step_norms < 0):
                 raise InvalidGradients("step_norms must be >= 0")
-            size = self.total_coordinates if self.total_coordinates is not None else coordinates
             _check_bound(
                 "step_norms",
                 self.step_norms,
-                _LARGEST_FLOAT32 * np.sqrt(size),
-                f"the largest norm of {size} float32s",
+                _LARGEST_FLOAT32 * np.sqrt(tensor_size),
+                f"the largest norm of {tensor_size} float32s",
             )
         if self.step_nonzeros is not None:
             _check_vector("step_nonzeros", self.step_nonzeros, steps, "steps")
-            ceiling = self.total_coordinates if self.total_coordinates is not None else coordinates
-            if np.any(self.step_nonzeros < 0) or np.any(self.step_nonzeros > ceiling):
-                raise InvalidGradients(f"step_nonzeros must lie between 0 and {ceiling}")
+            if np.any(self.step_nonzeros < 0) or np.any(self.step_nonzeros > tensor_size):
+                raise InvalidGradients(f"step_nonzeros must lie between 0 and {tensor_size}")
 
     @property
     def steps(self) -> int:
