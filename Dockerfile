@@ -10,6 +10,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY pyproject.toml constraints.txt README.md ./
+COPY optadvisor ./optadvisor
 COPY optimizers ./optimizers
 COPY profiler ./profiler
 COPY rules ./rules

@@ -14,9 +14,9 @@ from unittest.mock import patch
 
 from fastapi import FastAPI, Response
 
-import rules
-from service import cli
-from service.settings import Settings
+from optadvisor import rules
+from optadvisor.service import cli
+from optadvisor.service.settings import Settings
 
 # The README's declared-profile example.
 DECLARED_REQUEST: dict[str, Any] = {
@@ -56,7 +56,7 @@ def create_bare_app(settings: Settings | None = None) -> FastAPI:
 def main() -> None:
     # `optadvisor serve` builds its app with service.app.create_app; swapping that factory alone gives the
     # bare app exactly the service's uvicorn options and settings, with no second copy of them to drift.
-    with patch("service.app.create_app", create_bare_app):
+    with patch("optadvisor.service.app.create_app", create_bare_app):
         cli.main()
 
 

@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from client.capture import GradientCapture
+from optadvisor.client.capture import GradientCapture
 
 StepKind = Literal["uncaptured", "captured", "sampled_only", "one_pass"]
 STEP_KINDS: tuple[StepKind, ...] = ("uncaptured", "captured", "sampled_only", "one_pass")

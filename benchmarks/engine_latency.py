@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rules import RecommendationRequest, RuleSet, load_ruleset, recommend
+from optadvisor.rules import RecommendationRequest, RuleSet, load_ruleset, recommend
 
 RESULTS = Path(__file__).resolve().parent / "results" / "engine_latency.json"
 GOAL_US = 1000.0

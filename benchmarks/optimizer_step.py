@@ -26,7 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import optimizers
+from optadvisor import optimizers
 
 RESULTS = Path(__file__).resolve().parent / "results" / "optimizer_step.json"
 

@@ -37,9 +37,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import profiler
 from benchmarks.server import running_server
-from client import OptadvisorClient
+from optadvisor import profiler
+from optadvisor.client import OptadvisorClient
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "profiler_throughput.json"

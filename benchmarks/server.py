@@ -52,7 +52,7 @@ def running_server(
     log_dir: Path,
     settings: Mapping[str, str] | None = None,
     ready_timeout: float = 90.0,
-    module: str = "service.cli",
+    module: str = "optadvisor.service.cli",
 ) -> Iterator[RunningServer]:
     """Yield a ready server configured by `settings` ({"compute_workers": "4"} → OPTADVISOR_COMPUTE_WORKERS).
 

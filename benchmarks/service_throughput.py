@@ -47,8 +47,8 @@ if __package__ in (None, ""):
 
 from benchmarks.bare_app import DECLARED_REQUEST, create_bare_app
 from benchmarks.server import REPOSITORY, running_server
-from service.app import create_app
-from service.settings import Settings
+from optadvisor.service.app import create_app
+from optadvisor.service.settings import Settings
 
 RESULTS_PATH = REPOSITORY / "benchmarks" / "results" / "service_throughput.json"
 ENDPOINT = "/v1/recommendations"

@@ -1,6 +1,6 @@
 """Python client of the optadvisor service, and a PyTorch helper that captures gradients for it."""
 
-from client.errors import OptadvisorError
-from client.http import OptadvisorClient
+from optadvisor.client.errors import OptadvisorError
+from optadvisor.client.http import OptadvisorClient
 
 __all__ = ["OptadvisorClient", "OptadvisorError"]

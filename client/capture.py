@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from client.http import OptadvisorClient
+from optadvisor.client.http import OptadvisorClient
 
 DEFAULT_MAX_COORDINATES = 4096
 # JSON costs about 20 bytes per value: this keeps a request near 20 MB whatever the model's size.

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import httpx
 
-from client.errors import (
+from optadvisor.client.errors import (
     ApiProblemError,
     InvalidRequestError,
     InvalidUrlError,

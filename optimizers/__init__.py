@@ -1,13 +1,13 @@
 """Built-in optimizers faithful to PyTorch, Keras 3 and Optax, with introspection and a catalogue."""
 
-from optimizers import catalogue
-from optimizers.adadelta import Adadelta
-from optimizers.adagrad import Adagrad
-from optimizers.adam import Adam, AdamW
-from optimizers.base import AdaptiveOptimizer
-from optimizers.factory import FRAMEWORKS, METHODS, create, defaults
-from optimizers.rmsprop import RMSprop
-from optimizers.sgd import SGD
+from optadvisor.optimizers import catalogue
+from optadvisor.optimizers.adadelta import Adadelta
+from optadvisor.optimizers.adagrad import Adagrad
+from optadvisor.optimizers.adam import Adam, AdamW
+from optadvisor.optimizers.base import AdaptiveOptimizer
+from optadvisor.optimizers.factory import FRAMEWORKS, METHODS, create, defaults
+from optadvisor.optimizers.rmsprop import RMSprop
+from optadvisor.optimizers.sgd import SGD
 
 __all__ = [
     "FRAMEWORKS",

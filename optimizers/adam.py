@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from optimizers.base import (
+from optadvisor.optimizers.base import (
     AdaptiveOptimizer,
     ParamGroup,
     TensorList,
@@ -16,7 +16,7 @@ from optimizers.base import (
     copy_state,
     gradients,
 )
-from optimizers.validation import check_non_negative, check_unit_interval
+from optadvisor.optimizers.validation import check_non_negative, check_unit_interval
 
 
 class Adam(AdaptiveOptimizer):

@@ -9,14 +9,14 @@ from typing import Any
 
 from torch import Tensor
 
-from optimizers import catalogue
-from optimizers.adadelta import Adadelta
-from optimizers.adagrad import Adagrad
-from optimizers.adam import Adam, AdamW
-from optimizers.base import AdaptiveOptimizer
-from optimizers.catalogue.models import FrameworkHyperparameter
-from optimizers.rmsprop import RMSprop
-from optimizers.sgd import SGD
+from optadvisor.optimizers import catalogue
+from optadvisor.optimizers.adadelta import Adadelta
+from optadvisor.optimizers.adagrad import Adagrad
+from optadvisor.optimizers.adam import Adam, AdamW
+from optadvisor.optimizers.base import AdaptiveOptimizer
+from optadvisor.optimizers.catalogue.models import FrameworkHyperparameter
+from optadvisor.optimizers.rmsprop import RMSprop
+from optadvisor.optimizers.sgd import SGD
 
 METHODS = ("adagrad", "rmsprop", "adadelta", "adam", "adamw", "sgd")
 FRAMEWORKS = ("torch", "keras", "optax")

@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from optimizers.base import AdaptiveOptimizer, ParamGroup, apply_weight_decay, gradients
-from optimizers.validation import check_non_negative
+from optadvisor.optimizers.base import AdaptiveOptimizer, ParamGroup, apply_weight_decay, gradients
+from optadvisor.optimizers.validation import check_non_negative
 
 
 class SGD(AdaptiveOptimizer):

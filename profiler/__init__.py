@@ -5,21 +5,21 @@ Pure domain code: no HTTP, no environment, deterministic for the same input. The
 :func:`samples_from_file`, and calls :func:`profile` or :func:`replay`.
 """
 
-from profiler import errors, schema, synthetic
-from profiler.errors import (
+from optadvisor.profiler import errors, schema, synthetic
+from optadvisor.profiler.errors import (
     GradientError,
     GradientLimitExceeded,
     InvalidGradients,
     InvalidReplay,
     UnsupportedGradientFormat,
 )
-from profiler.figures import Figures
-from profiler.json_input import samples_from_json
-from profiler.limits import Limits
-from profiler.loaders import samples_from_file
-from profiler.profile import profile
-from profiler.replay import replay
-from profiler.report import (
+from optadvisor.profiler.figures import Figures
+from optadvisor.profiler.json_input import samples_from_json
+from optadvisor.profiler.limits import Limits
+from optadvisor.profiler.loaders import samples_from_file
+from optadvisor.profiler.profile import profile
+from optadvisor.profiler.replay import replay
+from optadvisor.profiler.report import (
     GroupProfile,
     GroupReplay,
     ProfileReport,
@@ -28,9 +28,9 @@ from profiler.report import (
     RunReplay,
     StateTrace,
 )
-from profiler.runs import ReplayRun
-from profiler.sample import GradientSample
-from profiler.schema import CooSampleJSON, DenseSampleJSON, GradientSampleJSON
+from optadvisor.profiler.runs import ReplayRun
+from optadvisor.profiler.sample import GradientSample
+from optadvisor.profiler.schema import CooSampleJSON, DenseSampleJSON, GradientSampleJSON
 
 __all__ = [
     "CooSampleJSON",

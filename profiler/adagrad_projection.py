@@ -17,9 +17,9 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-import optimizers
-from profiler.replay_engine import single_threaded_torch
-from profiler.stream_stats import StreamStats
+from optadvisor import optimizers
+from optadvisor.profiler.replay_engine import single_threaded_torch
+from optadvisor.profiler.stream_stats import StreamStats
 
 DYING_FRACTION = 0.01
 # Accumulator increments S − S₀ tabulated on a log grid: 10 points per decade, 1e-45 … 1e45.

@@ -11,9 +11,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from profiler.coordinates import fixed_subset
-from profiler.figures import Figures
-from profiler.measure import DecaySettings, GroupMeasurement, PerCoordinate, decay_figures, summarise
+from optadvisor.profiler.coordinates import fixed_subset
+from optadvisor.profiler.figures import Figures
+from optadvisor.profiler.measure import (
+    DecaySettings,
+    GroupMeasurement,
+    PerCoordinate,
+    decay_figures,
+    summarise,
+)
 
 POOLED_COORDINATES = 1 << 18
 

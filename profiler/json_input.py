@@ -6,10 +6,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from profiler.errors import GradientLimitExceeded, InvalidGradients
-from profiler.limits import Limits
-from profiler.sample import FloatArray, GradientSample, make_sample
-from profiler.schema import CooSampleJSON, DenseSampleJSON
+from optadvisor.profiler.errors import GradientLimitExceeded, InvalidGradients
+from optadvisor.profiler.limits import Limits
+from optadvisor.profiler.sample import FloatArray, GradientSample, make_sample
+from optadvisor.profiler.schema import CooSampleJSON, DenseSampleJSON
 
 
 def samples_from_json(

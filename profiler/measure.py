@@ -9,12 +9,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from profiler.adagrad_projection import RateCurve, project_adagrad
-from profiler.coordinates import Columns, fixed_subset
-from profiler.figures import Figures
-from profiler.sample import GradientSample
-from profiler.stationarity import DIRECTION_COORDINATES, measure_stationarity, window_means
-from profiler.stream_stats import StreamStats, stream_stats
+from optadvisor.profiler.adagrad_projection import RateCurve, project_adagrad
+from optadvisor.profiler.coordinates import Columns, fixed_subset
+from optadvisor.profiler.figures import Figures
+from optadvisor.profiler.sample import GradientSample
+from optadvisor.profiler.stationarity import DIRECTION_COORDINATES, measure_stationarity, window_means
+from optadvisor.profiler.stream_stats import StreamStats, stream_stats
 
 RARE_BELOW = 0.01
 # Per-coordinate statistics cost ~80 bytes per coordinate: wider groups are measured on a fixed

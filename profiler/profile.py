@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import optimizers
-from profiler.adagrad_projection import adagrad_rate_curve
-from profiler.aggregate import overall_figures, pooled_sizes
-from profiler.coordinates import Columns, replay_subsets
-from profiler.errors import InvalidGradients, InvalidReplay
-from profiler.measure import MEASURED_COORDINATES, DecaySettings, measure_group
-from profiler.replay_engine import MAX_REPLAY_STEPS, RunSpec, replay_groups
-from profiler.report import GroupProfile, ProfileReport
-from profiler.runs import ReplayRun, hyperparameter, resolve_run
-from profiler.sample import GradientSample
+from optadvisor import optimizers
+from optadvisor.profiler.adagrad_projection import adagrad_rate_curve
+from optadvisor.profiler.aggregate import overall_figures, pooled_sizes
+from optadvisor.profiler.coordinates import Columns, replay_subsets
+from optadvisor.profiler.errors import InvalidGradients, InvalidReplay
+from optadvisor.profiler.measure import MEASURED_COORDINATES, DecaySettings, measure_group
+from optadvisor.profiler.replay_engine import MAX_REPLAY_STEPS, RunSpec, replay_groups
+from optadvisor.profiler.report import GroupProfile, ProfileReport
+from optadvisor.profiler.runs import ReplayRun, hyperparameter, resolve_run
+from optadvisor.profiler.sample import GradientSample
 
 DEFAULT_TRAINING_STEPS = 100_000
 REPLAY_COORDINATES_PER_GROUP = 4096

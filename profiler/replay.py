@@ -6,19 +6,19 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from profiler.coordinates import Columns, replay_subsets
-from profiler.errors import InvalidGradients, InvalidReplay
-from profiler.profile import (
+from optadvisor.profiler.coordinates import Columns, replay_subsets
+from optadvisor.profiler.errors import InvalidGradients, InvalidReplay
+from optadvisor.profiler.profile import (
     REPLAY_COORDINATES_MINIMUM,
     REPLAY_COORDINATES_PER_GROUP,
     REPLAY_COORDINATES_TOTAL,
     estimate_notes,
     replay_assumptions,
 )
-from profiler.replay_engine import RunSpec, replay_groups
-from profiler.report import GroupReplay, ReplayReport, RunReplay
-from profiler.runs import ReplayRun, resolve_run
-from profiler.sample import GradientSample
+from optadvisor.profiler.replay_engine import RunSpec, replay_groups
+from optadvisor.profiler.report import GroupReplay, ReplayReport, RunReplay
+from optadvisor.profiler.runs import ReplayRun, resolve_run
+from optadvisor.profiler.sample import GradientSample
 
 MAX_TRACED_COORDINATES = 8
 MAX_RUNS = 32

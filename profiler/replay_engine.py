@@ -18,11 +18,11 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-import optimizers
-from profiler.coordinates import Columns
-from profiler.errors import InvalidReplay
-from profiler.report import ReplayTrajectory, StateTrace
-from profiler.sample import GradientSample
+from optadvisor import optimizers
+from optadvisor.profiler.coordinates import Columns
+from optadvisor.profiler.errors import InvalidReplay
+from optadvisor.profiler.report import ReplayTrajectory, StateTrace
+from optadvisor.profiler.sample import GradientSample
 
 TRAJECTORY_POINTS = 200
 MAX_REPLAY_STEPS = 4096

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from profiler.figures import Figures
-from profiler.runs import ReplayRun
+from optadvisor.profiler.figures import Figures
+from optadvisor.profiler.runs import ReplayRun
 
 
 class ReplayTrajectory(BaseModel):

@@ -9,8 +9,8 @@ from typing import Any, Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-import optimizers
-from profiler.errors import InvalidReplay
+from optadvisor import optimizers
+from optadvisor.profiler.errors import InvalidReplay
 
 Method = Literal["adagrad", "rmsprop", "adadelta", "adam", "adamw", "sgd"]
 Framework = Literal["torch", "keras", "optax"]

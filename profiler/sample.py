@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from profiler.errors import GradientError, InvalidGradients
+from optadvisor.profiler.errors import GradientError, InvalidGradients
 
 FloatArray = npt.NDArray[np.floating]
 IntArray = npt.NDArray[np.integer]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from profiler.sample import FloatArray
+from optadvisor.profiler.sample import FloatArray
 
 MAX_WINDOWS = 512
 DIRECTION_COORDINATES = 1024

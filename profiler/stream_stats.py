@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from profiler.coordinates import Columns
-from profiler.sample import FloatArray
+from optadvisor.profiler.coordinates import Columns
+from optadvisor.profiler.sample import FloatArray
 
 # Elements per block: small enough that the float32 temporaries stay in cache and memory stays flat.
 _BLOCK_ELEMENTS = 1 << 18

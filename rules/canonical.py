@@ -8,9 +8,9 @@ Adam's betas are kept as two scalars (`beta1`, `beta2`) so every value is a flat
 from collections.abc import Mapping
 from functools import cache
 
-from optimizers import catalogue, defaults
-from optimizers.catalogue import FrameworkHyperparameter
-from rules.request import Method
+from optadvisor.optimizers import catalogue, defaults
+from optadvisor.optimizers.catalogue import FrameworkHyperparameter
+from optadvisor.rules.request import Method
 
 Setting = float | bool
 Settings = Mapping[str, Setting]

@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from rules.errors import RuleSetError
-from rules.features import FEATURES, Features, FeatureSpec, FeatureValue
+from optadvisor.rules.errors import RuleSetError
+from optadvisor.rules.features import FEATURES, Features, FeatureSpec, FeatureValue
 
 Operator = Literal["<", "<=", ">", ">=", "==", "!=", "in", "present", "absent"]
 Scalar = float | int | str | bool

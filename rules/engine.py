@@ -7,16 +7,16 @@ The highest score wins, equal scores go to the earlier method in the rule set's 
 import math
 from collections.abc import Callable
 
-from rules.canonical import Setting
-from rules.conditions import evaluate, referenced_features
-from rules.features import FeatureConstants, Features, MeasuredProfile, build_features
-from rules.frameworks import GradientScale, build_configs, flatten, framework_kwargs
-from rules.hyperparameters import Estimate, LrFloor, estimate_hyperparameters
-from rules.recommendation import Alternative, RationaleItem, Recommendation
-from rules.request import Method, RecommendationRequest
-from rules.ruleset import Estimators, Rule, RuleSet
-from rules.templates import placeholders, render
-from rules.tuning import PlannedMethod, tuning_plan
+from optadvisor.rules.canonical import Setting
+from optadvisor.rules.conditions import evaluate, referenced_features
+from optadvisor.rules.features import FeatureConstants, Features, MeasuredProfile, build_features
+from optadvisor.rules.frameworks import GradientScale, build_configs, flatten, framework_kwargs
+from optadvisor.rules.hyperparameters import Estimate, LrFloor, estimate_hyperparameters
+from optadvisor.rules.recommendation import Alternative, RationaleItem, Recommendation
+from optadvisor.rules.request import Method, RecommendationRequest
+from optadvisor.rules.ruleset import Estimators, Rule, RuleSet
+from optadvisor.rules.templates import placeholders, render
+from optadvisor.rules.tuning import PlannedMethod, tuning_plan
 
 _SCORE_DIGITS = 4
 

@@ -8,10 +8,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from profiler.figures import Figures
-from rules.canonical import torch_defaults
-from rules.request import DeclaredProfile
-from rules.step_sizes import adadelta_step_rms, target_step
+from optadvisor.profiler.figures import Figures
+from optadvisor.rules.canonical import torch_defaults
+from optadvisor.rules.request import DeclaredProfile
+from optadvisor.rules.step_sizes import adadelta_step_rms, target_step
 
 FeatureKind = Literal["number", "integer", "category", "boolean"]
 Origin = Literal["declared", "measured", "estimated", "assumed"]

@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
-from optimizers import catalogue
-from rules.canonical import STATED, Setting, Settings
-from rules.hyperparameters import significant
-from rules.recommendation import ClassConfig, Configs, FunctionConfig, Kwarg
-from rules.request import Framework, Method
+from optadvisor.optimizers import catalogue
+from optadvisor.rules.canonical import STATED, Setting, Settings
+from optadvisor.rules.hyperparameters import significant
+from optadvisor.rules.recommendation import ClassConfig, Configs, FunctionConfig, Kwarg
+from optadvisor.rules.request import Framework, Method
 
 _KERAS_DECAY_NOTE = (
     "Keras applies weight_decay decoupled (θ ← θ − lr·wd·θ before the step), torch adds wd·θ to the "

@@ -31,12 +31,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from rules.canonical import Setting, torch_defaults
-from rules.features import Features
-from rules.recommendation import RationaleItem
-from rules.request import Method
-from rules.ruleset import Estimators
-from rules.step_sizes import (
+from optadvisor.rules.canonical import Setting, torch_defaults
+from optadvisor.rules.features import Features
+from optadvisor.rules.recommendation import RationaleItem
+from optadvisor.rules.request import Method
+from optadvisor.rules.ruleset import Estimators
+from optadvisor.rules.step_sizes import (
     adadelta_step_rms,
     adagrad_step_rms,
     adam_step_per_lr,

@@ -14,12 +14,12 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, model_validator
 
-from rules.canonical import check_setting, torch_defaults
-from rules.conditions import Condition, check_condition
-from rules.errors import RuleSetError
-from rules.features import FEATURES
-from rules.request import METHODS
-from rules.templates import check_template
+from optadvisor.rules.canonical import check_setting, torch_defaults
+from optadvisor.rules.conditions import Condition, check_condition
+from optadvisor.rules.errors import RuleSetError
+from optadvisor.rules.features import FEATURES
+from optadvisor.rules.request import METHODS
+from optadvisor.rules.templates import check_template
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 _CONDITION_TAGS = {"comparison", "all", "any", "not"}
@@ -277,7 +277,7 @@ def load_ruleset(path: str | os.PathLike[str] | None = None) -> RuleSet:
     """Load and validate a YAML rule file; None loads the packaged default.yaml."""
     try:
         if path is None:
-            text = resources.files("rules").joinpath("default.yaml").read_text(encoding="utf-8")
+            text = resources.files("optadvisor.rules").joinpath("default.yaml").read_text(encoding="utf-8")
         else:
             with open(path, encoding="utf-8") as handle:
                 text = handle.read()

@@ -8,8 +8,8 @@ into objects or ask for megabytes of padding.
 import re
 from string import Formatter
 
-from rules.errors import RuleSetError
-from rules.features import FEATURES, FeatureValue
+from optadvisor.rules.errors import RuleSetError
+from optadvisor.rules.features import FEATURES, FeatureValue
 
 _SPEC = re.compile(r"[<>=^]?[+\- ]?#?0?\d{0,2}[,_]?(?:\.\d{1,2})?[eEfFgGd%s]?")
 _SAMPLES: dict[str, FeatureValue] = {"number": 0.5, "integer": 3, "category": "rnn", "boolean": True}

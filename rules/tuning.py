@@ -13,12 +13,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 
-from rules.canonical import Setting
-from rules.frameworks import framework_kwargs
-from rules.hyperparameters import significant
-from rules.recommendation import TuningRun
-from rules.request import Framework, Method
-from rules.ruleset import Estimators
+from optadvisor.rules.canonical import Setting
+from optadvisor.rules.frameworks import framework_kwargs
+from optadvisor.rules.hyperparameters import significant
+from optadvisor.rules.recommendation import TuningRun
+from optadvisor.rules.request import Framework, Method
+from optadvisor.rules.ruleset import Estimators
 
 
 @dataclass(frozen=True)

@@ -5,23 +5,31 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-import rules
-from profiler import Limits
-from service.allocator import keep_freed_memory
-from service.answer_cache import AnswerCache
-from service.auth import ApiKeyMiddleware
-from service.compute import ComputePool
-from service.dependencies import Services
-from service.docs import install_docs
-from service.errors import install_error_handlers
-from service.jobs import JobLimits
-from service.logs import configure_logging
-from service.metrics import Metrics
-from service.middleware import BodyGuardMiddleware, RequestContextMiddleware
-from service.openapi import install_openapi
-from service.routes import API_PREFIX, catalogue, probes, profiles, recommendations, replays, ruleset
-from service.schemas import ProfileRequest, RecommendationBody, ReplayRequest
-from service.settings import Settings
+from optadvisor import rules
+from optadvisor.profiler import Limits
+from optadvisor.service.allocator import keep_freed_memory
+from optadvisor.service.answer_cache import AnswerCache
+from optadvisor.service.auth import ApiKeyMiddleware
+from optadvisor.service.compute import ComputePool
+from optadvisor.service.dependencies import Services
+from optadvisor.service.docs import install_docs
+from optadvisor.service.errors import install_error_handlers
+from optadvisor.service.jobs import JobLimits
+from optadvisor.service.logs import configure_logging
+from optadvisor.service.metrics import Metrics
+from optadvisor.service.middleware import BodyGuardMiddleware, RequestContextMiddleware
+from optadvisor.service.openapi import install_openapi
+from optadvisor.service.routes import (
+    API_PREFIX,
+    catalogue,
+    probes,
+    profiles,
+    recommendations,
+    replays,
+    ruleset,
+)
+from optadvisor.service.schemas import ProfileRequest, RecommendationBody, ReplayRequest
+from optadvisor.service.settings import Settings
 
 # Room for a few thousand distinct declared profiles (an answer is about 5 kB).
 DECLARED_ANSWER_CACHE_BYTES = 16 * 1024 * 1024

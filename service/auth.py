@@ -10,7 +10,7 @@ import hmac
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.middleware import header, send_problem
+from optadvisor.service.middleware import header, send_problem
 
 _CHALLENGE = [(b"www-authenticate", b"Bearer")]
 

@@ -18,8 +18,8 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
-from service.problems import FieldError, ProblemError
-from service.settings import Settings
+from optadvisor.service.problems import FieldError, ProblemError
+from optadvisor.service.settings import Settings
 
 JSON_MEDIA_TYPE = "application/json"
 MULTIPART_MEDIA_TYPE = "multipart/form-data"

@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from client.errors import OptadvisorError
-from client.http import DEFAULT_URL, OptadvisorClient
+from optadvisor.client.errors import OptadvisorError
+from optadvisor.client.http import DEFAULT_URL, OptadvisorClient
 
 cli = typer.Typer(
     name="optadvisor",
@@ -84,8 +84,8 @@ def serve(
     import uvicorn
     from pydantic import ValidationError
 
-    from rules import RuleSetError, load_ruleset
-    from service.settings import Settings
+    from optadvisor.rules import RuleSetError, load_ruleset
+    from optadvisor.service.settings import Settings
 
     try:
         settings = Settings()
@@ -97,7 +97,9 @@ def serve(
         load_ruleset(settings.rules)  # fail here in one line rather than in start-up's traceback
     except RuleSetError as error:
         _fail(str(error))
-    from service.app import create_app  # builds an app from the environment on import: valid by now
+    from optadvisor.service.app import (
+        create_app,  # builds an app from the environment on import: valid by now
+    )
 
     uvicorn.run(
         create_app(settings),

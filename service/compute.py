@@ -12,8 +12,8 @@ from typing import ParamSpec, TypeVar
 import anyio
 import anyio.to_thread
 
-from service.metrics import Metrics
-from service.problems import ProblemError
+from optadvisor.service.metrics import Metrics
+from optadvisor.service.problems import ProblemError
 
 Params = ParamSpec("Params")
 Result = TypeVar("Result")

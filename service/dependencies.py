@@ -5,12 +5,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from rules import RuleSet
-from service.answer_cache import AnswerCache
-from service.compute import ComputePool
-from service.jobs import JobLimits
-from service.metrics import Metrics
-from service.settings import Settings
+from optadvisor.rules import RuleSet
+from optadvisor.service.answer_cache import AnswerCache
+from optadvisor.service.compute import ComputePool
+from optadvisor.service.jobs import JobLimits
+from optadvisor.service.metrics import Metrics
+from optadvisor.service.settings import Settings
 
 
 @dataclass(frozen=True)

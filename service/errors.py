@@ -8,8 +8,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from profiler.errors import GradientError, GradientLimitExceeded, UnsupportedGradientFormat
-from service.problems import FieldError, ProblemError, problem_response
+from optadvisor.profiler.errors import GradientError, GradientLimitExceeded, UnsupportedGradientFormat
+from optadvisor.service.problems import FieldError, ProblemError, problem_response
 
 logger = logging.getLogger("optadvisor.errors")
 

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 
 from starlette.datastructures import UploadFile
 
-import profiler
-import rules
-from profiler import GradientSample, Limits
-from service.bodies import JsonBody, MultipartBody, parse_json, validate
-from service.problems import ProblemError
-from service.schemas import ProfileForm, ProfileRequest, RecommendationBody, ReplayRequest
+from optadvisor import profiler, rules
+from optadvisor.profiler import GradientSample, Limits
+from optadvisor.service.bodies import JsonBody, MultipartBody, parse_json, validate
+from optadvisor.service.problems import ProblemError
+from optadvisor.service.schemas import ProfileForm, ProfileRequest, RecommendationBody, ReplayRequest
 
 
 @dataclass(frozen=True)

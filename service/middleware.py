@@ -13,9 +13,9 @@ import time
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.logs import log_access, request_id_var
-from service.metrics import Metrics
-from service.problems import PROBLEM_MEDIA_TYPE, problem_body
+from optadvisor.service.logs import log_access, request_id_var
+from optadvisor.service.metrics import Metrics
+from optadvisor.service.problems import PROBLEM_MEDIA_TYPE, problem_body
 
 # A client-chosen id is echoed into headers and logs: accept only short, plain tokens.
 _REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
-from service.problems import PROBLEM_MEDIA_TYPE, Problem
+from optadvisor.service.problems import PROBLEM_MEDIA_TYPE, Problem
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 

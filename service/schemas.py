@@ -4,9 +4,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from profiler import ReplayRun
-from profiler.schema import GradientSampleJSON
-from rules import RecommendationRequest
+from optadvisor.profiler import ReplayRun
+from optadvisor.profiler.schema import GradientSampleJSON
+from optadvisor.rules import RecommendationRequest
 
 Framework = Literal["torch", "keras", "optax"]
 

@@ -16,8 +16,8 @@ from torch import nn
 from benchmarks.quality.harness import ADAM_DEFAULTS, Advice
 from benchmarks.quality.problem import Problem
 from benchmarks.quality.search_space import Config, build_optimizer
-from client import OptadvisorClient
-from client.capture import GradientCapture
+from optadvisor.client import OptadvisorClient
+from optadvisor.client.capture import GradientCapture
 
 CAPTURE_STEPS = 64
 

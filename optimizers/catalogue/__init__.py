@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from optimizers.catalogue.methods import ENTRIES
-from optimizers.catalogue.models import (
+from optadvisor.optimizers.catalogue.methods import ENTRIES
+from optadvisor.optimizers.catalogue.models import (
     Behaviour,
     FrameworkHyperparameter,
     HyperparameterEntry,

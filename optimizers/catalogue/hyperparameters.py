@@ -6,7 +6,7 @@ This table is the single source of truth: ``optimizers.create`` validates agains
 
 from __future__ import annotations
 
-from optimizers.catalogue.models import FrameworkHyperparameter, HyperparameterEntry
+from optadvisor.optimizers.catalogue.models import FrameworkHyperparameter, HyperparameterEntry
 
 
 def real(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from optimizers.catalogue.hyperparameters import HYPERPARAMETERS
-from optimizers.catalogue.models import Behaviour, MethodEntry
-from optimizers.theory import (
+from optadvisor.optimizers.catalogue.hyperparameters import HYPERPARAMETERS
+from optadvisor.optimizers.catalogue.models import Behaviour, MethodEntry
+from optadvisor.optimizers.theory import (
     adadelta_first_step,
     adadelta_first_step_limit,
     adagrad_rate_ratio,

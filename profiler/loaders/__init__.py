@@ -7,13 +7,13 @@ from typing import BinaryIO
 
 import numpy as np
 
-from profiler.errors import InvalidGradients, UnsupportedGradientFormat
-from profiler.limits import Limits
-from profiler.loaders.common import ElementBudget, check_group_name, to_sample
-from profiler.loaders.npy import NPY_MAGIC, read_npy
-from profiler.loaders.npz import read_npz
-from profiler.loaders.safetensors_file import read_safetensors
-from profiler.sample import GradientSample
+from optadvisor.profiler.errors import InvalidGradients, UnsupportedGradientFormat
+from optadvisor.profiler.limits import Limits
+from optadvisor.profiler.loaders.common import ElementBudget, check_group_name, to_sample
+from optadvisor.profiler.loaders.npy import NPY_MAGIC, read_npy
+from optadvisor.profiler.loaders.npz import read_npz
+from optadvisor.profiler.loaders.safetensors_file import read_safetensors
+from optadvisor.profiler.sample import GradientSample
 
 _PICKLE_EXTENSIONS = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".joblib")
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")

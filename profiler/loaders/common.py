@@ -8,9 +8,9 @@ from typing import BinaryIO
 
 import numpy as np
 
-from profiler.errors import GradientLimitExceeded, InvalidGradients, UnsupportedGradientFormat
-from profiler.limits import Limits
-from profiler.sample import GradientSample, make_sample
+from optadvisor.profiler.errors import GradientLimitExceeded, InvalidGradients, UnsupportedGradientFormat
+from optadvisor.profiler.limits import Limits
+from optadvisor.profiler.sample import GradientSample, make_sample
 
 # Kinds and sizes a gradient may come in; everything else (object, structured, complex, bool,
 # strings, datetimes) is refused before any data is read.

@@ -7,9 +7,9 @@ from typing import BinaryIO
 
 import numpy as np
 
-from profiler.errors import InvalidGradients, UnsupportedGradientFormat
-from profiler.limits import Limits
-from profiler.loaders.common import ElementBudget, check_dtype, check_shape, read_exactly
+from optadvisor.profiler.errors import InvalidGradients, UnsupportedGradientFormat
+from optadvisor.profiler.limits import Limits
+from optadvisor.profiler.loaders.common import ElementBudget, check_dtype, check_shape, read_exactly
 
 NPY_MAGIC = b"\x93NUMPY"
 

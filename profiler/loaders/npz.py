@@ -8,10 +8,10 @@ from typing import BinaryIO
 
 import numpy as np
 
-from profiler.errors import GradientLimitExceeded, InvalidGradients, UnsupportedGradientFormat
-from profiler.limits import Limits
-from profiler.loaders.common import ElementBudget, check_group_name
-from profiler.loaders.npy import read_npy, read_npy_header
+from optadvisor.profiler.errors import GradientLimitExceeded, InvalidGradients, UnsupportedGradientFormat
+from optadvisor.profiler.limits import Limits
+from optadvisor.profiler.loaders.common import ElementBudget, check_group_name
+from optadvisor.profiler.loaders.npy import read_npy, read_npy_header
 
 # Small members may compress extremely well (an all-zero bias) without being a threat.
 _RATIO_CHECK_MIN_BYTES = 1 << 16

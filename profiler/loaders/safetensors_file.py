@@ -15,9 +15,9 @@ from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
 
-from profiler.errors import GradientLimitExceeded, InvalidGradients, UnsupportedGradientFormat
-from profiler.limits import Limits
-from profiler.loaders.common import ElementBudget, check_group_name, check_shape, read_exactly
+from optadvisor.profiler.errors import GradientLimitExceeded, InvalidGradients, UnsupportedGradientFormat
+from optadvisor.profiler.limits import Limits
+from optadvisor.profiler.loaders.common import ElementBudget, check_group_name, check_shape, read_exactly
 
 _DTYPES: dict[str, np.dtype[np.generic]] = {
     "F16": np.dtype("<f2"),

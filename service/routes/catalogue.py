@@ -4,11 +4,11 @@ from typing import Annotated
 
 from fastapi import Path
 
-from optimizers import METHODS, catalogue
-from optimizers.catalogue import MethodEntry
-from service.openapi import problem_responses
-from service.problems import ProblemError
-from service.routes import api_router
+from optadvisor.optimizers import METHODS, catalogue
+from optadvisor.optimizers.catalogue import MethodEntry
+from optadvisor.service.openapi import problem_responses
+from optadvisor.service.problems import ProblemError
+from optadvisor.service.routes import api_router
 
 router = api_router("optimizers")
 

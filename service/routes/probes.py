@@ -3,8 +3,8 @@
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from service.openapi import problem_responses
-from service.problems import ProblemError
+from optadvisor.service.openapi import problem_responses
+from optadvisor.service.problems import ProblemError
 
 router = APIRouter(tags=["probes"])
 

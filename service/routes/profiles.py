@@ -2,14 +2,14 @@
 
 from fastapi import Request, Response
 
-from profiler import ProfileReport
-from service.bodies import read_body
-from service.dependencies import ServicesDep
-from service.examples import PROFILE_EXAMPLE, PROFILE_FORM_SCHEMA, PROFILE_QUERY_PARAMETERS
-from service.jobs import profile_job
-from service.openapi import json_request_body, problem_responses
-from service.routes import api_router
-from service.schemas import ProfileRequest
+from optadvisor.profiler import ProfileReport
+from optadvisor.service.bodies import read_body
+from optadvisor.service.dependencies import ServicesDep
+from optadvisor.service.examples import PROFILE_EXAMPLE, PROFILE_FORM_SCHEMA, PROFILE_QUERY_PARAMETERS
+from optadvisor.service.jobs import profile_job
+from optadvisor.service.openapi import json_request_body, problem_responses
+from optadvisor.service.routes import api_router
+from optadvisor.service.schemas import ProfileRequest
 
 router = api_router("profiles")
 

@@ -2,18 +2,18 @@
 
 from fastapi import Request, Response
 
-from rules import Recommendation
-from service.bodies import JSON_MEDIA_TYPE, JsonBody, MultipartBody, media_type, read_body
-from service.dependencies import Services, ServicesDep
-from service.examples import (
+from optadvisor.rules import Recommendation
+from optadvisor.service.bodies import JSON_MEDIA_TYPE, JsonBody, MultipartBody, media_type, read_body
+from optadvisor.service.dependencies import Services, ServicesDep
+from optadvisor.service.examples import (
     RECOMMENDATION_EXAMPLE,
     RECOMMENDATION_FORM_ENCODING,
     RECOMMENDATION_FORM_SCHEMA,
 )
-from service.jobs import recommendation_job
-from service.openapi import json_request_body, problem_responses
-from service.routes import api_router
-from service.schemas import RecommendationBody
+from optadvisor.service.jobs import recommendation_job
+from optadvisor.service.openapi import json_request_body, problem_responses
+from optadvisor.service.routes import api_router
+from optadvisor.service.schemas import RecommendationBody
 
 router = api_router("recommendations")
 

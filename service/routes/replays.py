@@ -2,14 +2,14 @@
 
 from fastapi import Request, Response
 
-from profiler import ReplayReport
-from service.bodies import JsonBody, read_body
-from service.dependencies import ServicesDep
-from service.examples import REPLAY_EXAMPLE
-from service.jobs import replay_job
-from service.openapi import json_request_body, problem_responses
-from service.routes import api_router
-from service.schemas import ReplayRequest
+from optadvisor.profiler import ReplayReport
+from optadvisor.service.bodies import JsonBody, read_body
+from optadvisor.service.dependencies import ServicesDep
+from optadvisor.service.examples import REPLAY_EXAMPLE
+from optadvisor.service.jobs import replay_job
+from optadvisor.service.openapi import json_request_body, problem_responses
+from optadvisor.service.routes import api_router
+from optadvisor.service.schemas import ReplayRequest
 
 router = api_router("replays")
 

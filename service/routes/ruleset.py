@@ -2,9 +2,9 @@
 
 from typing import Any
 
-from service.dependencies import ServicesDep
-from service.openapi import problem_responses
-from service.routes import api_router
+from optadvisor.service.dependencies import ServicesDep
+from optadvisor.service.openapi import problem_responses
+from optadvisor.service.routes import api_router
 
 router = api_router("rules")
 

@@ -3,8 +3,8 @@
 from fastapi.testclient import TestClient
 
 from benchmarks.bare_app import DECLARED_REQUEST, create_bare_app
-from service.app import create_app
-from service.settings import Settings
+from optadvisor.service.app import create_app
+from optadvisor.service.settings import Settings
 
 
 def test_bare_endpoint_returns_the_services_declared_answer() -> None:

@@ -6,8 +6,8 @@ import pytest
 import torch
 from live_server import LiveServer
 
-from client import OptadvisorClient
-from client.capture import GradientCapture
+from optadvisor.client import OptadvisorClient
+from optadvisor.client.capture import GradientCapture
 
 
 def _model() -> torch.nn.Module:

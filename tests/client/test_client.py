@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from live_server import LiveServer, free_port
 
-from client import OptadvisorClient
-from client.errors import (
+from optadvisor.client import OptadvisorClient
+from optadvisor.client.errors import (
     InvalidRequestError,
     InvalidUrlError,
     NotFoundError,
@@ -164,7 +164,7 @@ def _client(server: _Recorded, **options: Any) -> OptadvisorClient:
 
 def test_a_saturated_server_is_asked_again_after_its_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
     waits: list[float] = []
-    monkeypatch.setattr("client.http.time.sleep", waits.append)
+    monkeypatch.setattr("optadvisor.client.http.time.sleep", waits.append)
     server = _Recorded(503, 429, retry_after="7")
     with _client(server) as client:
         assert client.recommend({"training_steps": 10}) == {"ok": True}
@@ -177,7 +177,7 @@ def test_a_saturated_server_is_asked_again_after_its_retry_after(monkeypatch: py
 
 
 def test_retries_run_out_into_server_busy_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("client.http.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("optadvisor.client.http.time.sleep", lambda seconds: None)
     for retries in (0, 2):
         server = _Recorded(503, 503, 503, retry_after="3")
         with _client(server, retries=retries) as client, pytest.raises(ServerBusyError) as busy:
@@ -192,7 +192,7 @@ def test_retries_run_out_into_server_busy_error(monkeypatch: pytest.MonkeyPatch)
 def test_uploaded_files_are_sent_whole_again_and_unseekable_streams_are_not_retried(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr("client.http.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("optadvisor.client.http.time.sleep", lambda seconds: None)
     content = _npy()
     path = tmp_path / "g.npy"
     path.write_bytes(content)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-import optimizers
+from optadvisor import optimizers
 
 SHAPES: tuple[tuple[int, ...], ...] = ((5, 3), (7,), (2, 3, 4))
 STEPS = 300

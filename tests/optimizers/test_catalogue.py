@@ -8,8 +8,8 @@ import json
 import pytest
 import torch
 
-import optimizers
-from optimizers import catalogue
+from optadvisor import optimizers
+from optadvisor.optimizers import catalogue
 
 TORCH_CLASSES = {
     "adagrad": torch.optim.Adagrad,

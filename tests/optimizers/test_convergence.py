@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 import torch
 
-import optimizers
+from optadvisor import optimizers
 
 LEARNING_RATE = {"adagrad": 0.1, "rmsprop": 0.01, "adadelta": 1.0, "adam": 0.05, "adamw": 0.05, "sgd": 0.1}
 RATE_NAME = {"torch": "lr", "keras": "learning_rate", "optax": "learning_rate"}

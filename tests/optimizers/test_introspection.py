@@ -7,7 +7,7 @@ import copy
 import pytest
 import torch
 
-import optimizers
+from optadvisor import optimizers
 
 FLAVOURS = [
     ("adagrad", "torch", {"lr": 0.1, "lr_decay": 0.01}),

@@ -18,7 +18,7 @@ from optimizer_streams import (
     run_ours,
 )
 
-import optimizers
+from optadvisor import optimizers
 
 OPTIONS: dict[str, dict[str, list[Any]]] = {
     "adagrad": {

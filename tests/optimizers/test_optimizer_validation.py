@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import torch
 
-import optimizers
+from optadvisor import optimizers
 
 
 def _params() -> list[torch.Tensor]:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from profiler import Limits
+from optadvisor.profiler import Limits
 
 
 @pytest.fixture

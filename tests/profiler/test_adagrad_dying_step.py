@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-import optimizers
-from profiler import GradientSample, profile, synthetic
-from profiler.replay_engine import single_threaded_torch
+from optadvisor import optimizers
+from optadvisor.profiler import GradientSample, profile, synthetic
+from optadvisor.profiler.replay_engine import single_threaded_torch
 
 PROFILED_STEPS = 1000
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from profiler import Figures, GradientSample, profile, synthetic
+from optadvisor.profiler import Figures, GradientSample, profile, synthetic
 
 
 def figures(values: np.ndarray, **context: object) -> Figures:

@@ -9,8 +9,15 @@ import pytest
 from pydantic import TypeAdapter
 from safetensors.numpy import save
 
-from profiler import GradientSample, Limits, profile, samples_from_file, samples_from_json, synthetic
-from profiler.schema import GradientSampleJSON
+from optadvisor.profiler import (
+    GradientSample,
+    Limits,
+    profile,
+    samples_from_file,
+    samples_from_json,
+    synthetic,
+)
+from optadvisor.profiler.schema import GradientSampleJSON
 
 ADAPTER: TypeAdapter[Any] = TypeAdapter(dict[str, GradientSampleJSON])
 

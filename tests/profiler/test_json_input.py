@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from profiler import (
+from optadvisor.profiler import (
     GradientLimitExceeded,
     InvalidGradients,
     Limits,
     samples_from_json,
 )
-from profiler.profile import profile
-from profiler.schema import GradientSampleJSON
+from optadvisor.profiler.profile import profile
+from optadvisor.profiler.schema import GradientSampleJSON
 
 ADAPTER: TypeAdapter[Any] = TypeAdapter(dict[str, GradientSampleJSON])
 

@@ -3,7 +3,7 @@ import sys
 import numpy as np
 import pytest
 
-from profiler import GradientSample, InvalidGradients, InvalidReplay, Limits, profile, synthetic
+from optadvisor.profiler import GradientSample, InvalidGradients, InvalidReplay, Limits, profile, synthetic
 
 METHODS = {"adagrad", "rmsprop", "adadelta", "adam", "adamw", "sgd"}
 
@@ -110,7 +110,10 @@ def test_limits_validate_their_values() -> None:
 
 
 def test_very_wide_groups_are_measured_on_a_bounded_subset(monkeypatch: pytest.MonkeyPatch) -> None:
-    for module in ("profiler.measure", "profiler.profile"):  # `profiler.profile` is also a function name
+    for module in (
+        "optadvisor.profiler.measure",
+        "optadvisor.profiler.profile",
+    ):  # `profiler.profile` is also a function name
         monkeypatch.setattr(sys.modules[module], "MEASURED_COORDINATES", 300)
     stream = synthetic.intermittent_gaussian(4, 1000, activity=0.5, seed=3)
     report = profile({"wide": GradientSample(stream)})

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-import optimizers
-from optimizers.factory import framework_hyperparameters
-from profiler import GradientSample, InvalidReplay, ReplayRun, replay, synthetic
+from optadvisor import optimizers
+from optadvisor.optimizers.factory import framework_hyperparameters
+from optadvisor.profiler import GradientSample, InvalidReplay, ReplayRun, replay, synthetic
 
 
 @pytest.fixture(scope="module")

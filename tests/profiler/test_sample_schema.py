@@ -3,7 +3,7 @@ import json
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from profiler.schema import CooSampleJSON, DenseSampleJSON, GradientSampleJSON
+from optadvisor.profiler.schema import CooSampleJSON, DenseSampleJSON, GradientSampleJSON
 
 ADAPTER: TypeAdapter[DenseSampleJSON | CooSampleJSON] = TypeAdapter(GradientSampleJSON)
 

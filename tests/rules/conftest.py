@@ -3,9 +3,9 @@ from typing import Any
 
 import pytest
 
-from profiler.figures import Figures
-from profiler.report import ProfileReport
-from rules import RuleSet, load_ruleset
+from optadvisor.profiler.figures import Figures
+from optadvisor.profiler.report import ProfileReport
+from optadvisor.rules import RuleSet, load_ruleset
 
 # A dense, stationary, well-behaved stream: the figures a profile of i.i.d. N(0, 0.01²) gradients gives.
 DENSE_STATIONARY: dict[str, Any] = {

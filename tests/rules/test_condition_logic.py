@@ -2,8 +2,8 @@
 
 import pytest
 
-from rules.conditions import AllOf, AnyOf, Comparison, Condition, NotOf, evaluate
-from rules.features import Features
+from optadvisor.rules.conditions import AllOf, AnyOf, Comparison, Condition, NotOf, evaluate
+from optadvisor.rules.features import Features
 
 
 def _features(**values: float | str | bool) -> Features:

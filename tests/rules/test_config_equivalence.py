@@ -14,10 +14,10 @@ import numpy.typing as npt
 import pytest
 import torch
 
-import optimizers
-from profiler.report import ProfileReport
-from rules import METHODS, RecommendationRequest, RuleSet, recommend
-from rules.recommendation import Recommendation
+from optadvisor import optimizers
+from optadvisor.profiler.report import ProfileReport
+from optadvisor.rules import METHODS, RecommendationRequest, RuleSet, recommend
+from optadvisor.rules.recommendation import Recommendation
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import yaml
 
-from profiler.report import ProfileReport
-from rules import RecommendationRequest, RuleSet, parse_ruleset, recommend
-from rules.hyperparameters import momentum_signal_kept
+from optadvisor.profiler.report import ProfileReport
+from optadvisor.rules import RecommendationRequest, RuleSet, parse_ruleset, recommend
+from optadvisor.rules.hyperparameters import momentum_signal_kept
 
 
 def _recommend(ruleset: RuleSet, report: ProfileReport | None = None, **fields: Any) -> Any:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from profiler.report import ProfileReport
-from rules import RecommendationRequest, RuleSet, recommend
+from optadvisor.profiler.report import ProfileReport
+from optadvisor.rules import RecommendationRequest, RuleSet, recommend
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from rules import METHODS, RecommendationRequest
+from optadvisor.rules import METHODS, RecommendationRequest
 
 
 def _error_locations(payload: dict[str, Any]) -> list[tuple[Any, ...]]:

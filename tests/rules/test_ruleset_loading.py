@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from rules import RuleSet, RuleSetError, load_ruleset, parse_ruleset
+from optadvisor.rules import RuleSet, RuleSetError, load_ruleset, parse_ruleset
 
 DEFAULT_FILE = Path(__file__).parents[2] / "rules" / "default.yaml"
 

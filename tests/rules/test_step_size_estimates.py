@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import torch
 
-import optimizers
-from profiler.figures import Figures
-from profiler.report import ProfileReport
-from rules import RecommendationRequest, RuleSet, recommend
+from optadvisor import optimizers
+from optadvisor.profiler.figures import Figures
+from optadvisor.profiler.report import ProfileReport
+from optadvisor.rules import RecommendationRequest, RuleSet, recommend
 from tests.rules.conftest import DENSE_STATIONARY
 
 _COORDINATES = 2048

@@ -5,9 +5,9 @@ from collections.abc import Callable
 
 import pytest
 
-from profiler.report import ProfileReport
-from rules import RecommendationRequest, RuleSet, recommend
-from rules.recommendation import TuningRun
+from optadvisor.profiler.report import ProfileReport
+from optadvisor.rules import RecommendationRequest, RuleSet, recommend
+from optadvisor.rules.recommendation import TuningRun
 
 
 @pytest.mark.parametrize("budget", [1, 2, 3, 4, 5, 6, 8, 12, 40])

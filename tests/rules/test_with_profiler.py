@@ -6,10 +6,10 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from profiler import profile, synthetic
-from profiler.sample import make_sample
-from rules import RecommendationRequest, RuleSet, recommend
-from rules.recommendation import Recommendation
+from optadvisor.profiler import profile, synthetic
+from optadvisor.profiler.sample import make_sample
+from optadvisor.rules import RecommendationRequest, RuleSet, recommend
+from optadvisor.rules.recommendation import Recommendation
 
 
 def _recommend(stream: npt.NDArray[np.float32], training_steps: int, ruleset: RuleSet) -> Recommendation:

@@ -34,12 +34,21 @@ class LiveServer:
 
 @contextmanager
 def live_server(tmp_dir: Path, **settings: str) -> Iterator[LiveServer]:
-    """Run `uvicorn service.app:app` with OPTADVISOR_<NAME> settings until the block ends."""
+    """Run `uvicorn optadvisor.service.app:app` with OPTADVISOR_<NAME> settings until the block ends."""
     port = free_port()
     env = {**os.environ, **{f"OPTADVISOR_{name.upper()}": value for name, value in settings.items()}}
     env.pop("OPTADVISOR_API_KEY", None)
     log_path = tmp_dir / f"server-{port}.log"
-    command = [sys.executable, "-m", "uvicorn", "service.app:app", "--host", "127.0.0.1", "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "optadvisor.service.app:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = LiveServer(url=f"http://127.0.0.1:{port}", port=port, log_path=log_path)

@@ -5,12 +5,12 @@ import sys
 
 import pytest
 
-from service.allocator import keep_freed_memory
+from optadvisor.service.allocator import keep_freed_memory
 
 # Copies 256 KiB chunks the way a body is received, and prints the minor page faults that took.
 _COPY_CHUNKS = """
 import resource, sys
-from service.allocator import keep_freed_memory
+from optadvisor.service.allocator import keep_freed_memory
 if sys.argv[1] == "keep":
     assert keep_freed_memory(64 * 1024 * 1024)
 chunk = bytes(256 * 1024)

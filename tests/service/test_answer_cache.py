@@ -5,9 +5,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from service.answer_cache import AnswerCache
-from service.app import create_app
-from service.settings import Settings
+from optadvisor.service.answer_cache import AnswerCache
+from optadvisor.service.app import create_app
+from optadvisor.service.settings import Settings
 
 
 def test_cache_returns_what_was_put_and_misses_otherwise() -> None:

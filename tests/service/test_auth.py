@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from live_server import LiveServer
 
-from service.auth import ApiKeyMiddleware, key_is_valid
+from optadvisor.service.auth import ApiKeyMiddleware, key_is_valid
 
 OPEN_PATHS = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"]
 

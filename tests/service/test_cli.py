@@ -11,7 +11,7 @@ import pytest
 from gradient_payloads import npy_bytes
 from live_server import REPO_ROOT, LiveServer, free_port
 
-COMMAND = [sys.executable, "-m", "service.cli"]
+COMMAND = [sys.executable, "-m", "optadvisor.service.cli"]
 
 
 def run_cli(*args: str, url: str) -> subprocess.CompletedProcess[str]:

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from gradient_payloads import dense_json, npy_bytes, npz_bytes, safetensors_bytes
 
-from optimizers import METHODS
+from optadvisor.optimizers import METHODS
 
 
 def test_probes_answer(api: httpx.Client) -> None:

@@ -5,11 +5,11 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from profiler import Figures
-from service.app import create_app
-from service.bodies import json_depth, parse_json
-from service.problems import ProblemError
-from service.settings import Settings
+from optadvisor.profiler import Figures
+from optadvisor.service.app import create_app
+from optadvisor.service.bodies import json_depth, parse_json
+from optadvisor.service.problems import ProblemError
+from optadvisor.service.settings import Settings
 
 
 def test_unexpected_errors_are_500_problems_with_a_request_id_and_no_traceback() -> None:

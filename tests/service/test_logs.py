@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from service.logs import configure_logging, log_access, request_id_var
+from optadvisor.service.logs import configure_logging, log_access, request_id_var
 
 
 def test_every_line_from_every_thread_is_written_by_stop(capfd: pytest.CaptureFixture[str]) -> None:

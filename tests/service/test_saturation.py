@@ -10,11 +10,11 @@ import httpx
 import pytest
 from live_server import LiveServer, live_server
 
-from client import OptadvisorClient
-from client.errors import ServerBusyError
-from service.compute import ComputePool
-from service.metrics import Metrics
-from service.problems import ProblemError
+from optadvisor.client import OptadvisorClient
+from optadvisor.client.errors import ServerBusyError
+from optadvisor.service.compute import ComputePool
+from optadvisor.service.metrics import Metrics
+from optadvisor.service.problems import ProblemError
 
 
 @pytest.fixture(scope="module")

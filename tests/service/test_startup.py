@@ -16,7 +16,7 @@ def test_invalid_rules_file_stops_startup(tmp_path: Path) -> None:
     rules_file = tmp_path / "rules.yaml"
     rules_file.write_text(yaml.safe_dump(ruleset), encoding="utf-8")
     env = {**os.environ, "OPTADVISOR_RULES": str(rules_file), "OPTADVISOR_LOG_FORMAT": "text"}
-    command = [sys.executable, "-m", "uvicorn", "service.app:app", "--port", str(free_port())]
+    command = [sys.executable, "-m", "uvicorn", "optadvisor.service.app:app", "--port", str(free_port())]
     finished = subprocess.run(
         command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
     )

@@ -5,7 +5,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from profiler import InvalidGradients, Limits, UnsupportedGradientFormat, samples_from_file
+from optadvisor.profiler import InvalidGradients, Limits, UnsupportedGradientFormat, samples_from_file
 
 
 @pytest.mark.parametrize("name", ["model.pt", "model.pth", "grads.pkl", "ckpt.PICKLE"])

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from profiler import (
+from optadvisor.profiler import (
     GradientLimitExceeded,
     InvalidGradients,
     Limits,

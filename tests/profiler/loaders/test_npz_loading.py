@@ -5,7 +5,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from profiler import GradientLimitExceeded, InvalidGradients, Limits, samples_from_file
+from optadvisor.profiler import GradientLimitExceeded, InvalidGradients, Limits, samples_from_file
 
 
 def test_one_group_per_member(limits: Limits) -> None:

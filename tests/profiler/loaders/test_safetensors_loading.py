@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import save
 
-from profiler import (
+from optadvisor.profiler import (
     GradientLimitExceeded,
     InvalidGradients,
     Limits,
