@@ -1,0 +1,45 @@
+"""``python -m benchmarks.evidence``: the evidence corpus, its outcomes dataset, the fit and its validation.
+
+python -m benchmarks.evidence list                      # families and tasks
+python -m benchmarks.evidence time [TASK ...]           # seconds each task's grid takes on one thread
+nice -n 15 python -m benchmarks.evidence generate       # the whole dataset (see benchmarks/README.md)
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from benchmarks.evidence.families import all_tasks, families
+from benchmarks.evidence.generate import generate, time_tasks
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.evidence", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="families and their tasks")
+    timing = commands.add_parser("time", help="per-task grid time on one thread, from 20 steps")
+    timing.add_argument("tasks", nargs="*")
+    generating = commands.add_parser("generate", help="train the grid on every task; write the dataset")
+    generating.add_argument("--tasks", nargs="+", help="a subset of tasks (default: all)")
+    generating.add_argument("--workers", type=int, default=2)
+    generating.add_argument("--steps", type=int, help="fewer steps per run (smoke runs only)")
+    arguments = parser.parse_args(argv)
+    if arguments.command == "list":
+        for family, tasks in families().items():
+            print(family)
+            for task in tasks:
+                print(f"  {task.spec.name}  ({task.spec.steps} steps, batch {task.spec.batch_size})")
+    elif arguments.command == "time":
+        names = arguments.tasks or [task.spec.name for task in all_tasks()]
+        total = 0.0
+        for name, seconds in time_tasks(names):
+            total += seconds
+            print(f"{seconds:7.1f} s  {name}", flush=True)
+        print(f"{total:7.1f} s  in all (one thread)")
+    else:
+        generate(arguments.tasks, workers=arguments.workers, steps=arguments.steps)
+
+
+if __name__ == "__main__":
+    main()
