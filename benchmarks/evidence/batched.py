@@ -26,7 +26,8 @@ def _column(values: Sequence[float], like: Tensor) -> Tensor:
 
 
 class BatchedMethod(ABC):
-    """One method's update over the slices ``params`` (each tensor [K, ...]), hyperparameters per slice."""
+    """One method's update over stacked ``params`` (each tensor [K, ...]), hyperparameters per index of the
+    leading axis; further leading axes (the trainer's seeds) share their configuration's values."""
 
     method: str
 

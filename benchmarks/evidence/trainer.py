@@ -2,7 +2,7 @@
 
 ``train_configs`` stacks one copy of the model per (configuration, seed) slice, takes every slice's
 gradient in one ``vmap(grad)`` call per step, and lets each method update its own contiguous range of
-slices (``benchmarks.evidence.batched``). Slices are independent: a diverging slice fills with inf/NaN and
+configurations (``benchmarks.evidence.batched``). Slices are independent: a diverging slice fills with inf/NaN and
 is recorded as diverged, the others are unaffected.
 """
 
@@ -53,45 +53,54 @@ def _curve(scores: Tensor) -> tuple[float | None, ...]:
     return tuple(_finite_or_none(float(window.mean())) for window in windows)
 
 
-def _stack(batches: Sequence[Batch], seed_of_slice: Tensor) -> Batch:
-    return {name: torch.stack([batch[name] for batch in batches])[seed_of_slice] for name in batches[0]}
+def _stack(batches: Sequence[Batch]) -> Batch:
+    """One batch per seed, stacked on a leading seed axis."""
+    return {name: torch.stack([batch[name] for batch in batches]) for name in batches[0]}
 
 
 def train_configs(
     task: Task, configs: Sequence[RunConfig], seeds: Sequence[int], steps: int | None = None
 ) -> dict[tuple[str, int], RunResult]:
-    """Train every config on every seed for ``steps`` (default: the task's) and score each run."""
+    """Train every config on every seed for ``steps`` (default: the task's) and score each run.
+
+    Parameters are stacked [config, seed, ...]: the vmap over seeds is inside the one over configs, so a
+    seed's batch is shared by every config instead of being copied per slice.
+    """
     steps = task.spec.steps if steps is None else steps
-    slices = sorted(((config, seed) for config in configs for seed in seeds), key=lambda s: s[0].method)
-    models = {seed: task.build(seed) for seed in seeds}
-    template = models[seeds[0]]
-    params, buffers = stack_module_state([models[seed] for _, seed in slices])
+    configs = sorted(configs, key=lambda config: config.method)
+    models = [task.build(seed) for seed in seeds]
+    template = models[0]
+    by_seed, buffers = stack_module_state(models)
     if buffers:
         raise ValueError(f"{task.spec.name}: models with buffers are not supported ({', '.join(buffers)})")
-    params = {name: value.detach().clone() for name, value in params.items()}
-    seed_of_slice = torch.tensor([seeds.index(seed) for _, seed in slices])
+    params = {
+        name: value.detach().unsqueeze(0).repeat(len(configs), *([1] * value.dim()))
+        for name, value in by_seed.items()
+    }
     datas = [task.data(seed) for seed in seeds]
 
     def slice_loss(slice_params: dict[str, Tensor], batch: Batch) -> tuple[Tensor, Tensor]:
         return task.loss(lambda *inputs: functional_call(template, slice_params, inputs), batch)
 
-    gradient = vmap(grad_and_value(slice_loss, has_aux=True))
-    methods: list[tuple[BatchedMethod, list[str], int, int]] = []
+    def slice_metric(slice_params: dict[str, Tensor], holdout: Batch) -> Tensor:
+        return task.metric(lambda *inputs: functional_call(template, slice_params, inputs), holdout)
+
+    gradient = vmap(vmap(grad_and_value(slice_loss, has_aux=True)), in_dims=(0, None))
+    names = list(params)
+    methods: list[tuple[BatchedMethod, int, int]] = []
     start = 0
-    for method in dict.fromkeys(config.method for config, _ in slices):
-        stop = start + sum(1 for config, _ in slices if config.method == method)
-        names = list(params)
+    for method in dict.fromkeys(config.method for config in configs):
+        stop = start + sum(1 for config in configs if config.method == method)
         optimizer = BATCHED[method](
-            [params[name][start:stop] for name in names], [dict(c.kwargs) for c, _ in slices[start:stop]]
+            [params[name][start:stop] for name in names], [dict(c.kwargs) for c in configs[start:stop]]
         )
-        methods.append((optimizer, names, start, stop))
+        methods.append((optimizer, start, stop))
         start = stop
-    scores = torch.empty(steps, len(slices))
+    scores = torch.empty(steps, len(configs), len(seeds))
     for step in range(steps):
-        batch = _stack([task.batch(data, step) for data in datas], seed_of_slice)
-        grads, (_, score) = gradient(params, batch)
+        grads, (_, score) = gradient(params, _stack([task.batch(data, step) for data in datas]))
         scores[step] = score.detach()
-        for optimizer, names, first, last in methods:
+        for optimizer, first, last in methods:
             optimizer.step([grads[name][first:last] for name in names])
 
     holdouts = [task.holdout(data) for data in datas]
@@ -99,17 +108,20 @@ def train_configs(
         finals = scores.mean(dim=0)
     else:
         with torch.no_grad():
-            finals = vmap(lambda p, b: task.metric(lambda *inputs: functional_call(template, p, inputs), b))(
-                params, _stack([h for h in holdouts if h is not None], seed_of_slice)
+            finals = vmap(vmap(slice_metric), in_dims=(0, None))(
+                params, _stack([h for h in holdouts if h is not None])
             )
-    finite_params = torch.stack(
-        [value.reshape(len(slices), -1).isfinite().all(dim=1) for value in params.values()]
-    )
+    finite = torch.stack(
+        [value.reshape(len(configs), len(seeds), -1).isfinite().all(dim=2) for value in params.values()]
+    ).all(dim=0)
     results = {}
-    for index, (config, seed) in enumerate(slices):
-        final = float(finals[index])
-        diverged = not (math.isfinite(final) and bool(finite_params[:, index].all()))
-        results[(config.key, seed)] = RunResult(None if diverged else final, _curve(scores[:, index]))
+    for index, config in enumerate(configs):
+        for column, seed in enumerate(seeds):
+            final = float(finals[index, column])
+            diverged = not (math.isfinite(final) and bool(finite[index, column]))
+            results[(config.key, seed)] = RunResult(
+                None if diverged else final, _curve(scores[:, index, column])
+            )
     return results
 
 
