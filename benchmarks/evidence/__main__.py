@@ -8,7 +8,9 @@ nice -n 15 python -m benchmarks.evidence generate       # the whole dataset (see
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Sequence
+from pathlib import Path
 
 from benchmarks.evidence.families import all_tasks, families
 from benchmarks.evidence.generate import generate, time_tasks
@@ -17,15 +19,20 @@ from benchmarks.evidence.generate import generate, time_tasks
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.evidence", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="families and their tasks")
+    listing = commands.add_parser("list", help="families and their tasks")
+    listing.add_argument("--profiles", type=Path, help="also write each task's declared profile (JSON)")
     timing = commands.add_parser("time", help="per-task grid time on one thread, from 20 steps")
     timing.add_argument("tasks", nargs="*")
     generating = commands.add_parser("generate", help="train the grid on every task; write the dataset")
     generating.add_argument("--tasks", nargs="+", help="a subset of tasks (default: all)")
     generating.add_argument("--workers", type=int, default=2)
     generating.add_argument("--steps", type=int, help="fewer steps per run (smoke runs only)")
+    generating.add_argument("--captures-only", action="store_true", help="write the captures, train nothing")
     arguments = parser.parse_args(argv)
     if arguments.command == "list":
+        if arguments.profiles:
+            profiles = {task.spec.name: dict(task.spec.profile) for task in all_tasks()}
+            arguments.profiles.write_text(json.dumps(profiles, indent=1, sort_keys=True) + "\n")
         for family, tasks in families().items():
             print(family)
             for task in tasks:
@@ -38,7 +45,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"{seconds:7.1f} s  {name}", flush=True)
         print(f"{total:7.1f} s  in all (one thread)")
     else:
-        generate(arguments.tasks, workers=arguments.workers, steps=arguments.steps)
+        generate(
+            arguments.tasks,
+            workers=arguments.workers,
+            steps=arguments.steps,
+            captures_only=arguments.captures_only,
+        )
 
 
 if __name__ == "__main__":

@@ -48,9 +48,10 @@ class TaskJob:
     task: str
     seeds: tuple[int, ...]
     steps: int | None = None  # None: the task's own length; fewer for smoke runs
+    train: bool = True  # False: capture only
 
 
-def run_job(job: TaskJob) -> tuple[TaskOutcomes, dict[tuple[str, int], Samples]]:
+def run_job(job: TaskJob) -> tuple[TaskOutcomes | None, dict[tuple[str, int], Samples]]:
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
     task = task_named(job.task)
@@ -59,6 +60,8 @@ def run_job(job: TaskJob) -> tuple[TaskOutcomes, dict[tuple[str, int], Samples]]
         (job.task, seed): capture(task, seed, steps=CAPTURE_STEPS, max_total_values=CAPTURE_VALUES)
         for seed in job.seeds
     }
+    if not job.train:
+        return None, captures
     extra = extra_configs(job.task)
     configs = [
         *grid_configs(),
@@ -104,27 +107,31 @@ def generate(
     seeds: Sequence[int] = SEEDS,
     workers: int = 2,
     steps: int | None = None,
+    captures_only: bool = False,
     outcomes_path: Path | None = None,
     captures_path: Path | None = None,
-) -> Dataset:
-    """Train the grid on every task (or ``tasks``) and write the dataset and captures."""
+) -> Dataset | None:
+    """Capture every task (or ``tasks``) and train its grid; write the dataset and the captures.
+
+    With ``captures_only`` nothing is trained and only the captures are written (the previous rule set's
+    advice is computed from them before the grid is trained).
+    """
     names = list(tasks) if tasks else [task.spec.name for task in all_tasks()]
-    jobs = [TaskJob(name, tuple(seeds), steps) for name in names]
+    jobs = [TaskJob(name, tuple(seeds), steps, train=not captures_only) for name in names]
     started = time.perf_counter()
     records: dict[str, TaskOutcomes] = {}
     captures: dict[tuple[str, int], Samples] = {}
     # spawn, not fork: the parent has run torch, and forked OpenMP state can deadlock.
     with multiprocessing.get_context("spawn").Pool(workers, maxtasksperchild=4) as pool:
-        for outcome, captured in pool.imap_unordered(run_job, jobs):
-            records[outcome.name] = outcome
+        for done, (outcome, captured) in enumerate(pool.imap_unordered(run_job, jobs), start=1):
             captures.update(captured)
+            if outcome is not None:
+                records[outcome.name] = outcome
             elapsed = time.perf_counter() - started
-            print(
-                f"  {len(records)}/{len(jobs)} {outcome.name}: {outcome.seconds:.0f} s "
-                f"({elapsed:.0f} s in all)",
-                file=sys.stderr,
-                flush=True,
-            )
+            print(f"  {done}/{len(jobs)} tasks ({elapsed:.0f} s)", file=sys.stderr, flush=True)
+    write_captures(captures, *(() if captures_path is None else (captures_path,)))
+    if captures_only:
+        return None
     dataset = Dataset(
         seeds=tuple(seeds),
         grid=tuple(config.key for config in grid()),
@@ -145,7 +152,6 @@ def generate(
         },
     )
     write_outcomes(dataset, *(() if outcomes_path is None else (outcomes_path,)))
-    write_captures(captures, *(() if captures_path is None else (captures_path,)))
     return dataset
 
 

@@ -2,8 +2,8 @@
 
 ``train_configs`` stacks one copy of the model per (configuration, seed) slice, takes every slice's
 gradient in one ``vmap(grad)`` call per step, and lets each method update its own contiguous range of
-configurations (``benchmarks.evidence.batched``). Slices are independent: a diverging slice fills with inf/NaN and
-is recorded as diverged, the others are unaffected.
+configurations (``benchmarks.evidence.batched``). Slices are independent: a diverging slice fills with
+inf/NaN and is recorded as diverged, the others are unaffected.
 """
 
 from __future__ import annotations
