@@ -21,9 +21,11 @@ import torch
 
 from benchmarks.evidence.dataset import Dataset, Samples, TaskOutcomes, write_captures, write_outcomes
 from benchmarks.evidence.families import all_tasks, task_named
-from benchmarks.evidence.grid import SEEDS, grid
 from benchmarks.evidence.trainer import RunConfig, capture, train_configs
+from optadvisor.rules.frameworks import framework_kwargs
+from optadvisor.rules.grid import ConfigPoint, grid
 
+SEEDS: tuple[int, ...] = (0, 1)
 CAPTURE_STEPS = 32
 CAPTURE_VALUES = CAPTURE_STEPS * 1024
 # The untrained model's metric: a run that never moves (the reference of the "initial" gap basis).
@@ -31,8 +33,12 @@ UNTRAINED = RunConfig("untrained", "sgd", {"lr": 0.0})
 PREVIOUS_ADVICE_PATH = Path(__file__).parent / "data" / "previous_advice.json"
 
 
+def run_config(point: ConfigPoint) -> RunConfig:
+    return RunConfig(point.key, point.method, framework_kwargs(point.method, "torch", point.settings()))
+
+
 def grid_configs() -> list[RunConfig]:
-    return [RunConfig(config.key, config.method, config.kwargs()) for config in grid()]
+    return [run_config(point) for point in grid()]
 
 
 def extra_configs(task: str, path: Path = PREVIOUS_ADVICE_PATH) -> dict[str, dict[str, Any]]:

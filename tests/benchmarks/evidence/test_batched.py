@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from benchmarks.evidence.batched import BATCHED
-from benchmarks.evidence.grid import LR_STEPS, GridConfig
+from optadvisor.rules.frameworks import framework_kwargs
+from optadvisor.rules.grid import LR_STEPS, ConfigPoint
 
 TORCH_CLASSES = {
     "adagrad": torch.optim.Adagrad,
@@ -18,16 +19,17 @@ TORCH_CLASSES = {
 
 @pytest.mark.parametrize("method", sorted(BATCHED))
 def test_every_slice_follows_torch_optim(method: str) -> None:
-    configs = [
-        GridConfig(method, step, variant) for step in (min(LR_STEPS[method]), 0, 2) for variant in (0, 1)
+    points = [
+        ConfigPoint(method, step, variant) for step in (min(LR_STEPS[method]), 0, 2) for variant in (0, 1)
     ]
+    configs = [framework_kwargs(method, "torch", point.settings()) for point in points]
     generator = torch.Generator().manual_seed(3)
     start = torch.randn(len(configs), 5, 4, generator=generator)
     stacked = start.clone()
-    batched = BATCHED[method]([stacked], [config.kwargs() for config in configs])
+    batched = BATCHED[method]([stacked], configs)
     references = [start[index].clone().requires_grad_(True) for index in range(len(configs))]
     optimizers = [
-        TORCH_CLASSES[method]([reference], **config.kwargs())
+        TORCH_CLASSES[method]([reference], **config)
         for reference, config in zip(references, configs, strict=True)
     ]
     for _ in range(25):
@@ -39,5 +41,5 @@ def test_every_slice_follows_torch_optim(method: str) -> None:
             reference.grad = grads[index].clone()
             optimizer.step()
     for index, reference in enumerate(references):
-        assert torch.allclose(stacked[index], reference.detach(), rtol=1e-5, atol=1e-6), configs[index].key
+        assert torch.allclose(stacked[index], reference.detach(), rtol=1e-5, atol=1e-6), points[index].key
     assert not torch.equal(stacked, start)

@@ -8,9 +8,10 @@ import torch
 from torch.func import functional_call, grad_and_value, stack_module_state, vmap
 
 from benchmarks.evidence.families import all_tasks, families
-from benchmarks.evidence.grid import default_config
+from benchmarks.evidence.generate import run_config
 from benchmarks.evidence.task import Task
-from benchmarks.evidence.trainer import RunConfig, capture, train_configs
+from benchmarks.evidence.trainer import capture, train_configs
+from optadvisor.rules.grid import default_point
 from optadvisor.rules.request import RecommendationRequest
 
 TASKS = all_tasks()
@@ -57,8 +58,8 @@ def test_a_vmapped_slice_computes_what_the_module_computes(task: Task) -> None:
 
 @pytest.mark.parametrize("task", TASKS, ids=IDS)
 def test_default_configs_train_a_few_steps_and_score_finite(task: Task) -> None:
-    configs = [default_config(method) for method in ("adam", "rmsprop")]
-    results = train_configs(task, [RunConfig(c.key, c.method, c.kwargs()) for c in configs], (0, 1), steps=3)
+    configs = [run_config(default_point(method)) for method in ("adam", "rmsprop")]
+    results = train_configs(task, configs, (0, 1), steps=3)
     assert len(results) == 4
     for result in results.values():
         assert result.metric is not None and math.isfinite(result.metric)
