@@ -47,7 +47,7 @@ class ConfigPoint:
         method, step, variant = key.split(":")
         if method not in METHODS:
             raise ValueError(f"unknown method in configuration key {key!r}")
-        return ConfigPoint(method, int(step), int(variant))  # type: ignore[arg-type]
+        return ConfigPoint(method, int(step), int(variant))
 
     @property
     def lr_multiplier(self) -> float:
