@@ -50,6 +50,7 @@ def overall_figures(groups: Mapping[str, GroupMeasurement], decay: DecaySettings
     )
     combined: dict[str, object] = {
         "steps": max(f.steps for f in figures),
+        "window_steps": max(f.window_steps for f in figures),
         "coordinates": sum(f.coordinates for f in figures),
     }
     for name in _WEIGHTED:

@@ -13,6 +13,10 @@ class Figures(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     steps: int = Field(description="T: number of gradient steps in the sample.")
+    window_steps: int = Field(
+        description="Training steps the sample spans: steps x recorded_every (the request's number of "
+        "training steps between two recorded ones). Drift slower than this is beyond what it can show."
+    )
     coordinates: int = Field(description="D: number of coordinates measured (a subset when sampled).")
     sparsity: float = Field(
         description="Fraction of gradient entries that are exactly zero (over the whole tensor when exact "
@@ -27,8 +31,18 @@ class Figures(BaseModel):
     nonzero_frequency_p90: float = Field(
         description="90th percentile over coordinates of the fraction of steps with a nonzero gradient."
     )
+    silent_coordinate_fraction: float = Field(
+        description="Fraction of coordinates whose gradient is zero in every step of the sample: dead units, "
+        "or features rarer than the sample can see (a window cannot tell the two apart, so neither is "
+        "counted as rare)."
+    )
     rare_coordinate_fraction: float = Field(
-        description="Fraction of coordinates whose gradient is nonzero in fewer than 1% of steps."
+        description="Fraction of coordinates whose gradient is nonzero in at least one step but in at most "
+        "1% of the steps (in one step when the sample has fewer than 100): rarely active features."
+    )
+    intermittent_coordinate_fraction: float = Field(
+        description="Fraction of coordinates whose gradient is nonzero in at least one step and in at most "
+        "half of them."
     )
     nonstationarity: float = Field(
         ge=0.0,
@@ -38,8 +52,9 @@ class Figures(BaseModel):
         "excess cosine similarity of adjacent window-mean directions, both beyond shuffled-window noise.",
     )
     drift_timescale_steps: float | None = Field(
-        description="Typical number of steps over which the stream's scale or direction changes: twice "
-        "the lag at which adjacent-window similarity decays to 1/e (null when nonstationarity < 0.1)."
+        description="Typical number of training steps over which the stream's scale or direction changes: "
+        "twice the lag at which adjacent-window similarity decays to 1/e, times recorded_every (null when "
+        "nonstationarity < 0.1)."
     )
     scale_spread_decades: float | None = Field(
         description="log10 of the ratio of the 90th to the 10th percentile of per-coordinate gradient RMS "

@@ -17,6 +17,8 @@ from optadvisor.profiler.stationarity import DIRECTION_COORDINATES, measure_stat
 from optadvisor.profiler.stream_stats import StreamStats, stream_stats
 
 RARE_BELOW = 0.01
+# Intermittent: nonzero in at most this share of the steps (and in at least one).
+INTERMITTENT_AT_MOST = 0.5
 # Per-coordinate statistics cost ~80 bytes per coordinate: wider groups are measured on a fixed
 # subset of this many coordinates, so memory stays bounded however short and wide a sample is.
 MEASURED_COORDINATES = 1 << 20
@@ -40,6 +42,7 @@ class PerCoordinate:
     """Per-coordinate quantities that the quantile figures summarise; NaN where undefined."""
 
     frequency: Vector  # fraction of steps with g != 0
+    window: Vector  # steps the coordinate was recorded over (its group's T)
     rms: Vector  # sqrt(mean g² over steps); NaN if never nonzero
     gsnr: Vector  # mean² / variance over steps; NaN if the gradient never varies
     dying_step: Vector  # projected Adagrad dying step; NaN if never nonzero
@@ -62,7 +65,7 @@ class PerCoordinate:
         )
 
     def _arrays(self) -> tuple[Vector, ...]:
-        return self.frequency, self.rms, self.gsnr, self.dying_step, self.rate_ratio
+        return self.frequency, self.window, self.rms, self.gsnr, self.dying_step, self.rate_ratio
 
 
 @dataclass(frozen=True)
@@ -75,9 +78,17 @@ class GroupMeasurement:
 
 
 def measure_group(
-    sample: GradientSample, curve: RateCurve, decay: DecaySettings, training_steps: int
+    sample: GradientSample,
+    curve: RateCurve,
+    decay: DecaySettings,
+    training_steps: int,
+    recorded_every: int = 1,
 ) -> GroupMeasurement:
-    """Measure every figure of ``sample`` (one blocked pass plus per-window work)."""
+    """Measure every figure of ``sample`` (one blocked pass plus per-window work).
+
+    ``recorded_every`` is the number of training steps between two recorded steps: the sample spans
+    ``steps * recorded_every`` training steps, and drift timescales are reported in training steps.
+    """
     measured = (
         None
         if sample.coordinates <= MEASURED_COORDINATES
@@ -93,20 +104,24 @@ def measure_group(
     stationarity = measure_stationarity(
         _step_mean_square(sample, stats), window_means(sample.values, direction_columns)
     )
+    timescale = (
+        None if stationarity.timescale_steps is None else stationarity.timescale_steps * recorded_every
+    )
     figures = Figures.model_validate(
         {
             "steps": sample.steps,
+            "window_steps": sample.steps * recorded_every,
             "coordinates": sample.coordinates,
             # sparsity: fraction of entries exactly zero (of the whole tensor when step_nonzeros is sent).
             "sparsity": _sparsity(sample, stats),
             "nonstationarity": stationarity.score,
-            "drift_timescale_steps": stationarity.timescale_steps,
+            "drift_timescale_steps": timescale,
             # gradient RMS: sqrt of the mean g² over all entries (whole tensor when step_norms is sent).
             "gradient_rms": _gradient_rms(sample, stats),
             "parameter_rms": sample.known_parameter_rms,
             "typical_parameter_rms": sample.known_parameter_rms,
             **summarise(per_coordinate),
-            **decay_figures(decay, stationarity.timescale_steps, sample.known_parameter_rms),
+            **decay_figures(decay, timescale, sample.known_parameter_rms),
         }
     )
     return GroupMeasurement(figures, per_coordinate, sample.total_coordinates or sample.coordinates)
@@ -115,6 +130,8 @@ def measure_group(
 def summarise(per_coordinate: PerCoordinate) -> dict[str, float | None]:
     """The quantile figures of a set of coordinates."""
     frequency = per_coordinate.frequency
+    active_steps = np.rint(frequency * per_coordinate.window)
+    active = active_steps > 0
     rms = _defined(per_coordinate.rms)
     gsnr = _defined(per_coordinate.gsnr)
     dying = _defined(per_coordinate.dying_step)
@@ -124,8 +141,14 @@ def summarise(per_coordinate: PerCoordinate) -> dict[str, float | None]:
         "nonzero_frequency_p10": float(np.quantile(frequency, 0.1)),
         "nonzero_frequency_median": float(np.median(frequency)),
         "nonzero_frequency_p90": float(np.quantile(frequency, 0.9)),
-        # rare: coordinates nonzero in fewer than 1% of steps.
-        "rare_coordinate_fraction": float(np.mean(frequency < RARE_BELOW)),
+        # silent: zero in every step (a dead unit, or a feature rarer than the window can see).
+        "silent_coordinate_fraction": float(np.mean(~active)),
+        # rare: nonzero in at least one step and in at most 1% of them (one step in windows under 100).
+        "rare_coordinate_fraction": float(
+            np.mean(active & (active_steps <= np.maximum(RARE_BELOW * per_coordinate.window, 1.0)))
+        ),
+        # intermittent: nonzero in at least one step and in at most half of them.
+        "intermittent_coordinate_fraction": float(np.mean(active & (frequency <= INTERMITTENT_AT_MOST))),
         # scale spread: log10(p90 / p10) of per-coordinate RMS over coordinates ever nonzero.
         "scale_spread_decades": float(np.log10(np.quantile(rms, 0.9) / np.quantile(rms, 0.1)))
         if rms.size
@@ -168,7 +191,8 @@ def _per_coordinate(stats: StreamStats, curve: RateCurve, training_steps: int) -
         gsnr = np.where(variance > 0, np.square(mean) / variance, np.nan)
     rms = np.where(stats.nonzero_count > 0, np.sqrt(stats.total_square / steps), np.nan)
     dying, ratio = project_adagrad(stats, curve, training_steps)
-    return PerCoordinate(stats.nonzero_count / steps, rms, gsnr, dying, ratio)
+    window = np.full(stats.nonzero_count.size, float(steps))
+    return PerCoordinate(stats.nonzero_count / steps, window, rms, gsnr, dying, ratio)
 
 
 def _defined(values: Vector) -> Vector:

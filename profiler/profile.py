@@ -33,11 +33,13 @@ def profile(
     training_steps: int | None = None,
     framework: str = "torch",
     hyperparameters: Mapping[str, Mapping[str, object]] | None = None,
+    recorded_every: int = 1,
 ) -> ProfileReport:
     """Figures per group and overall, and trajectories of all six methods in ``framework``'s semantics.
 
     ``hyperparameters`` maps a method to its hyperparameters in ``framework``'s names; omitted ones
-    take that framework's defaults. Deterministic: the same input gives the same report.
+    take that framework's defaults. ``recorded_every`` is the number of training steps between two
+    recorded steps (the capture helper's ``every``). Deterministic: the same input gives the same report.
 
     Raises:
         InvalidGradients: no samples, or a non-positive ``training_steps``.
@@ -47,6 +49,8 @@ def profile(
         raise InvalidGradients("no gradient groups were sent")
     if training_steps is not None and training_steps < 1:
         raise InvalidGradients(f"training_steps must be >= 1, got {training_steps}")
+    if recorded_every < 1:
+        raise InvalidGradients(f"recorded_every must be >= 1, got {recorded_every}")
     if framework not in optimizers.FRAMEWORKS:
         raise InvalidReplay(
             f"unknown framework {framework!r}; expected one of {', '.join(optimizers.FRAMEWORKS)}"
@@ -72,7 +76,10 @@ def profile(
     }
     decay = _decay_settings(resolved_by_method)
     curve = adagrad_rate_curve(framework, resolved_by_method["adagrad"][1])
-    measured = {name: measure_group(sample, curve, decay, training_steps) for name, sample in samples.items()}
+    measured = {
+        name: measure_group(sample, curve, decay, training_steps, recorded_every)
+        for name, sample in samples.items()
+    }
     columns = replay_subsets(
         {name: sample.coordinates for name, sample in samples.items()},
         per_group=REPLAY_COORDINATES_PER_GROUP,
@@ -90,6 +97,10 @@ def profile(
         for name in samples
     }
     assumptions.extend(replay_assumptions(samples))
+    if recorded_every > 1:
+        assumptions.append(
+            f"one step in {recorded_every} was recorded: replays treat the recorded steps as consecutive"
+        )
     return ProfileReport(
         framework=framework,
         training_steps=training_steps,

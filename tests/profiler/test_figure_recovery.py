@@ -13,10 +13,29 @@ def figures(values: np.ndarray, **context: object) -> Figures:
 def test_sparsity_and_nonzero_frequency_are_exact() -> None:
     stream = synthetic.zipf_bag_of_words(300, 2000, words_per_step=16, seed=3)
     result = figures(stream)
-    frequency = np.count_nonzero(stream, axis=0) / 300
+    active_steps = np.count_nonzero(stream, axis=0)
+    frequency = active_steps / 300
     assert result.sparsity == 1 - np.count_nonzero(stream) / stream.size
     assert result.nonzero_frequency_median == np.median(frequency)
-    assert result.rare_coordinate_fraction == np.mean(frequency < 0.01)
+    # Rare: active in 1 to 3 of the 300 steps; silent: in none; intermittent: in 1 to 150.
+    assert result.rare_coordinate_fraction == np.mean((active_steps >= 1) & (active_steps <= 3))
+    assert result.silent_coordinate_fraction == np.mean(active_steps == 0)
+    assert result.intermittent_coordinate_fraction == np.mean((active_steps >= 1) & (active_steps <= 150))
+    assert 0 < result.rare_coordinate_fraction < result.intermittent_coordinate_fraction
+
+
+def test_dead_columns_are_silent_not_rare_and_all_zero_gradients_are_all_silent() -> None:
+    """Columns zero in every step (dead units, the README's `g[:, ::2] = 0`) are no rare features."""
+    stream = np.random.default_rng(0).normal(0, 0.01, (64, 256))
+    stream[:, ::2] = 0.0
+    result = figures(stream)
+    assert result.sparsity == 0.5
+    assert result.silent_coordinate_fraction == 0.5
+    assert result.rare_coordinate_fraction == 0.0
+    assert result.intermittent_coordinate_fraction == 0.0
+    zeros = figures(np.zeros((30, 100)))
+    assert zeros.silent_coordinate_fraction == 1.0
+    assert zeros.rare_coordinate_fraction == 0.0
 
 
 def test_zipf_activity_matches_its_ground_truth() -> None:

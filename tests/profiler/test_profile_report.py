@@ -50,9 +50,17 @@ def test_overall_weights_groups_by_coordinates(two_groups: dict[str, GradientSam
 def test_overall_quantiles_pool_the_coordinates_of_all_groups(two_groups: dict[str, GradientSample]) -> None:
     overall = profile(two_groups).overall
     frequency = np.concatenate([np.count_nonzero(s.values, axis=0) / s.steps for s in two_groups.values()])
+    active = np.concatenate([np.count_nonzero(s.values, axis=0) for s in two_groups.values()])
+    # Each group's own window sets its rare threshold (1% of its steps, at least one step).
+    rare_at_most = np.concatenate(
+        [np.full(s.coordinates, max(0.01 * s.steps, 1)) for s in two_groups.values()]
+    )
     assert overall.nonzero_frequency_median == pytest.approx(np.median(frequency))
     assert overall.nonzero_frequency_p90 == pytest.approx(np.quantile(frequency, 0.9))
-    assert overall.rare_coordinate_fraction == pytest.approx(np.mean(frequency < 0.01))
+    assert overall.silent_coordinate_fraction == pytest.approx(np.mean(active == 0))
+    assert overall.rare_coordinate_fraction == pytest.approx(
+        np.mean((active >= 1) & (active <= rare_at_most))
+    )
 
 
 def test_replay_trajectories_follow_the_optimizers(two_groups: dict[str, GradientSample]) -> None:
