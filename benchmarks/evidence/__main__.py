@@ -3,6 +3,8 @@
 python -m benchmarks.evidence list                      # families and tasks
 python -m benchmarks.evidence time [TASK ...]           # seconds each task's grid takes on one thread
 nice -n 15 python -m benchmarks.evidence generate       # the whole dataset (see benchmarks/README.md)
+python -m benchmarks.evidence fit                       # rules/evidence.json from the committed dataset
+python -m benchmarks.evidence validate                  # the leave-one-family-out table
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.evidence.families import all_tasks, families
+from benchmarks.evidence.fit import fit_all
 from benchmarks.evidence.generate import generate, time_tasks
+from benchmarks.evidence.validate import main_validate
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -28,6 +32,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     generating.add_argument("--workers", type=int, default=2)
     generating.add_argument("--steps", type=int, help="fewer steps per run (smoke runs only)")
     generating.add_argument("--captures-only", action="store_true", help="write the captures, train nothing")
+    commands.add_parser("fit", help="fit rules/evidence.json on every task of the committed dataset")
+    commands.add_parser("validate", help="leave-one-family-out validation; writes benchmarks/results")
     arguments = parser.parse_args(argv)
     if arguments.command == "list":
         if arguments.profiles:
@@ -44,6 +50,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             total += seconds
             print(f"{seconds:7.1f} s  {name}", flush=True)
         print(f"{total:7.1f} s  in all (one thread)")
+    elif arguments.command == "fit":
+        evidence = fit_all()
+        print(
+            f"{len(evidence.tasks)} tasks; {evidence.neighbours} neighbours, shrinkage {evidence.shrinkage}"
+        )
+    elif arguments.command == "validate":
+        main_validate()
     else:
         generate(
             arguments.tasks,

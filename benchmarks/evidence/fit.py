@@ -1,0 +1,246 @@
+"""Fit the evidence base from the outcomes dataset and the captures: ``python -m benchmarks.evidence fit``.
+
+What is fitted, all from the tasks it is given (a validation fold never sees its held-out family):
+- each task's descriptors, measured on its captures exactly as the service measures a request's gradients
+  (``profiler.profile`` then ``rules.similarity.describe``), averaged over seeds;
+- each grid configuration's regret on each task (``scoring.regrets``);
+- each descriptor's spread over the tasks;
+- how many neighbours a request is advised from, and how much weight goes to all tasks instead, chosen by
+  leave-one-family-out cross-validation within the given tasks: the pair whose advice is within 5% of the
+  best baseline in the most cells at budgets 1 and 4.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from benchmarks.evidence import scoring
+from benchmarks.evidence.dataset import (
+    CAPTURES_PATH,
+    OUTCOMES_PATH,
+    Dataset,
+    Samples,
+    TaskOutcomes,
+    file_hash,
+    read_captures,
+    read_outcomes,
+)
+from optadvisor import profiler
+from optadvisor.rules.evidence import (
+    Evidence,
+    EvidenceTask,
+    Provenance,
+    greedy_plan,
+    nearest,
+    preference_order,
+    task_weights,
+)
+from optadvisor.rules.request import DeclaredProfile, Method
+from optadvisor.rules.similarity import DESCRIPTORS, Descriptors, describe
+
+EVIDENCE_PATH = Path(__file__).resolve().parents[2] / "rules" / "evidence.json"
+FIT_COMMAND = "python -m benchmarks.evidence fit"
+NEIGHBOUR_CHOICES = (3, 5, 8, 12, 20)
+SHRINKAGE_CHOICES = (0.0, 0.2, 0.5)
+SELECTION_BUDGETS = (1, 4)
+SIX: tuple[Method, ...] = ("adagrad", "rmsprop", "adadelta", "adam", "adamw", "sgd")
+_SAMPLES = TypeAdapter(dict[str, profiler.GradientSampleJSON])
+# What the service is sent: everything the capture helper sends; the arrays alone (a user posting .npy
+# files); or nothing but the declared profile.
+MODES = ("capture", "arrays", "declared")
+_HELPER_ONLY_FIELDS = ("parameter_rms", "total_coordinates", "step_norms", "step_nonzeros")
+
+
+def declared(task: TaskOutcomes, budget: int | None = None) -> DeclaredProfile:
+    profile = dict(task.profile)
+    if budget is not None:
+        profile["tuning_budget"] = budget
+    return DeclaredProfile.model_validate(profile)
+
+
+def sent(samples: Samples, mode: str) -> Samples | None:
+    if mode == "declared":
+        return None
+    if mode == "arrays":
+        return {
+            group: {name: value for name, value in sample.items() if name not in _HELPER_ONLY_FIELDS}
+            for group, sample in samples.items()
+        }
+    return samples
+
+
+def measure(task: TaskOutcomes, samples: Samples | None) -> profiler.ProfileReport | None:
+    """The profile the service computes for this request's gradients (None without gradients)."""
+    if samples is None:
+        return None
+    loaded = profiler.samples_from_json(_SAMPLES.validate_python(samples), profiler.Limits())
+    return profiler.profile(loaded, training_steps=task.steps, framework="torch")
+
+
+class Descriptions:
+    """Descriptors of every (task, seed, mode), measured once."""
+
+    def __init__(self, dataset: Dataset, captures: Mapping[tuple[str, int], Samples]) -> None:
+        self.dataset = dataset
+        self.captures = captures
+        self._measured: dict[tuple[str, int, str], Descriptors] = {}
+
+    def of(self, task: str, seed: int, mode: str) -> Descriptors:
+        key = (task, seed, mode)
+        if key not in self._measured:
+            record = self.dataset.tasks[task]
+            report = measure(record, sent(self.captures[(task, seed)], mode))
+            self._measured[key] = describe(declared(record), None if report is None else report.overall)
+        return self._measured[key]
+
+    def averaged(self, task: str) -> Descriptors:
+        """The task's descriptors from its full captures, numeric ones averaged over seeds."""
+        per_seed = [self.of(task, seed, "capture") for seed in self.dataset.seeds]
+        merged: Descriptors = {}
+        for name in per_seed[0]:
+            values = [described[name] for described in per_seed if name in described]
+            merged[name] = (
+                values[0] if isinstance(values[0], str) else statistics.fmean(float(v) for v in values)
+            )
+        return merged
+
+
+def spreads(described: Iterable[Descriptors]) -> dict[str, float]:
+    """Each numeric descriptor's standard deviation over the tasks (at least 0.05, so a descriptor that
+    barely varies in the evidence cannot dominate a distance)."""
+    columns: dict[str, list[float]] = {}
+    for descriptors in described:
+        for name, value in descriptors.items():
+            if not isinstance(value, str):
+                columns.setdefault(name, []).append(float(value))
+    return {
+        name: round(max(statistics.pstdev(values), 0.05), 4)
+        for name, values in sorted(columns.items())
+        if DESCRIPTORS[name].kind == "number"
+    }
+
+
+def evidence_of(
+    tasks: Sequence[TaskOutcomes],
+    descriptions: Descriptions,
+    neighbours: int,
+    shrinkage: float,
+    provenance: Provenance,
+) -> Evidence:
+    described = {task.name: descriptions.averaged(task.name) for task in tasks}
+    return Evidence(
+        provenance=provenance,
+        grid=list(scoring.GRID_KEYS),
+        spreads=spreads(described.values()),
+        neighbours=neighbours,
+        shrinkage=shrinkage,
+        tasks=[
+            EvidenceTask(
+                name=task.name,
+                family=task.family,
+                descriptors={
+                    name: value if isinstance(value, str) else round(value, 4)
+                    for name, value in described[task.name].items()
+                },
+                regret=[round(value, 4) for value in scoring.regrets(task)],
+            )
+            for task in sorted(tasks, key=lambda task: task.name)
+        ],
+    )
+
+
+def advise_keys(evidence: Evidence, query: Descriptors, candidates: Sequence[str], budget: int) -> list[str]:
+    """The plan's configuration keys for a query: nearest tasks, their weights, the greedy plan."""
+    allowed = [column for column, point in enumerate(evidence.points) if point.method in candidates]
+    weights = task_weights(evidence, nearest(evidence, query))
+    plan = greedy_plan(evidence.regret_matrix, weights, preference_order(evidence.points, allowed), budget)
+    return [evidence.grid[step.column] for step in plan]
+
+
+@dataclass(frozen=True)
+class Cell:
+    task: str
+    seed: int
+    budget: int
+    candidates: tuple[str, ...]
+
+
+def within_share(
+    evidence: Evidence,
+    held_out: Sequence[TaskOutcomes],
+    descriptions: Descriptions,
+    budgets: Sequence[int],
+    seeds: Sequence[int],
+) -> tuple[float, float]:
+    """(share of cells within 5%, mean gap) of the advice on ``held_out``, six candidates."""
+    within, gaps = [], []
+    for task in held_out:
+        for seed_index, seed in enumerate(seeds):
+            query = descriptions.of(task.name, seed, "capture")
+            for budget in budgets:
+                keys = advise_keys(evidence, query, SIX, budget)
+                baselines: dict[str, float] = {
+                    method: scoring.tuned(task, method, budget, seed_index) for method in SIX
+                }
+                result = scoring.standing(
+                    task, seed_index, scoring.plan_value(task, keys, seed_index), baselines
+                )
+                within.append(1.0 if result.within else 0.0)
+                gaps.append(min(result.gap, 1.0))
+    return scoring.mean(within), scoring.mean(gaps)
+
+
+def fit(
+    tasks: Sequence[TaskOutcomes], descriptions: Descriptions, provenance: Provenance
+) -> tuple[Evidence, dict[str, Any]]:
+    """The evidence base of ``tasks``, its neighbour count and shrinkage chosen by inner
+    leave-one-family-out validation; also the selection table."""
+    families = sorted({task.family for task in tasks})
+    table: dict[str, Any] = {}
+    best: tuple[float, float, int, float] | None = None
+    for neighbours in NEIGHBOUR_CHOICES:
+        for shrinkage in SHRINKAGE_CHOICES:
+            within, gaps = [], []
+            for family in families:
+                inner = [task for task in tasks if task.family != family]
+                held_out = [task for task in tasks if task.family == family]
+                evidence = evidence_of(inner, descriptions, neighbours, shrinkage, provenance)
+                share, gap = within_share(
+                    evidence, held_out, descriptions, SELECTION_BUDGETS, descriptions.dataset.seeds
+                )
+                within.append(share)
+                gaps.append(gap)
+            score = (scoring.mean(within), -scoring.mean(gaps), -neighbours, -shrinkage)
+            table[f"k={neighbours},shrinkage={shrinkage}"] = {
+                "within": round(score[0], 4),
+                "mean_gap": round(-score[1], 4),
+            }
+            if best is None or score > best:
+                best = score
+    assert best is not None
+    neighbours, shrinkage = -best[2], -best[3]
+    return evidence_of(tasks, descriptions, int(neighbours), float(shrinkage), provenance), table
+
+
+def provenance(held_out: Sequence[str] = ()) -> Provenance:
+    return Provenance(
+        command=FIT_COMMAND,
+        outcomes=file_hash(OUTCOMES_PATH),
+        captures=file_hash(CAPTURES_PATH),
+        held_out_families=sorted(held_out),
+    )
+
+
+def fit_all(output: Path = EVIDENCE_PATH) -> Evidence:
+    """Fit on every task of the committed dataset and write the packaged evidence file."""
+    dataset = read_outcomes()
+    descriptions = Descriptions(dataset, read_captures())
+    evidence, _ = fit(list(dataset.tasks.values()), descriptions, provenance())
+    output.write_text(evidence.model_dump_json(indent=1) + "\n")
+    return evidence

@@ -1,0 +1,157 @@
+"""Leave-one-family-out validation: ``python -m benchmarks.evidence validate``.
+
+For each family, the evidence base is fitted on every other family (``fit.fit``, its own choices made by
+cross-validation inside those families) and the held-out family's tasks are scored. A cell is (task, seed,
+budget, candidate set); in it every strategy's best configuration (each one trained in the dataset, none
+interpolated) is compared with each candidate method tuned with the same budget: its default at budget 1,
+the expected best of that many draws from its grid beyond (``scoring.tuned``). Strategies:
+
+- ``advice:<mode>``: the fitted engine, sent what the capture helper sends (capture), the gradient arrays
+  alone (arrays), or only the declared profile (declared);
+- ``portfolio``: the best fixed list of configurations, fitted greedily on the training families;
+- ``default:<method>``: that method's torch defaults, every time;
+- ``previous:<mode>``: the previous rule set's plan (``data/previous_advice.json``, trained beside the grid).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.evidence import scoring
+from benchmarks.evidence.dataset import Dataset, Samples, TaskOutcomes, read_captures, read_outcomes
+from benchmarks.evidence.fit import MODES, SIX, Descriptions, advise_keys, fit, provenance
+from benchmarks.evidence.generate import PREVIOUS_ADVICE_PATH
+from optadvisor.rules.evidence import Evidence, greedy_plan, preference_order
+from optadvisor.rules.grid import default_point
+
+BUDGETS = (1, 4, 16)
+CANDIDATE_SETS: dict[str, tuple[str, ...]] = {"four": ("adagrad", "rmsprop", "adadelta", "adam"), "six": SIX}
+RESULTS_DIR = Path(__file__).resolve().parents[1] / "results"
+
+
+@dataclass
+class Tally:
+    """Cells of one strategy: how many were within 5% of the best baseline, and the ranks."""
+
+    within: int = 0
+    cells: int = 0
+    ranks: list[int] = field(default_factory=list)
+
+    def add(self, standing: scoring.Standing) -> None:
+        self.cells += 1
+        self.within += standing.within
+        self.ranks.append(standing.rank)
+
+    def summary(self) -> dict[str, float | int]:
+        return {
+            "cells": self.cells,
+            "within": self.within,
+            "within_share": round(self.within / self.cells, 4) if self.cells else float("nan"),
+            "mean_rank": round(float(np.mean(self.ranks)), 3) if self.ranks else float("nan"),
+        }
+
+
+def portfolio_keys(evidence: Evidence, candidates: Sequence[str], budget: int) -> list[str]:
+    """The fixed portfolio: the greedy plan with every training task weighted alike."""
+    allowed = [column for column, point in enumerate(evidence.points) if point.method in candidates]
+    weights = np.full(len(evidence.tasks), 1.0 / len(evidence.tasks))
+    plan = greedy_plan(evidence.regret_matrix, weights, preference_order(evidence.points, allowed), budget)
+    return [evidence.grid[step.column] for step in plan]
+
+
+def previous_plans(path: Path = PREVIOUS_ADVICE_PATH) -> Mapping[str, Mapping[str, list[str]]]:
+    return json.loads(path.read_text())["plans"] if path.exists() else {}
+
+
+def strategies(
+    task: TaskOutcomes,
+    seed: int,
+    budget: int,
+    label: str,
+    *,
+    evidence: Evidence,
+    descriptions: Descriptions,
+    previous: Mapping[str, Mapping[str, list[str]]],
+) -> dict[str, list[str]]:
+    """Every strategy's configuration keys in one cell."""
+    candidates = CANDIDATE_SETS[label]
+    chosen: dict[str, list[str]] = {
+        f"advice:{mode}": advise_keys(evidence, descriptions.of(task.name, seed, mode), candidates, budget)
+        for mode in MODES
+    }
+    chosen["portfolio"] = portfolio_keys(evidence, candidates, budget)
+    for method in candidates:
+        chosen[f"default:{method}"] = [default_point(method).key]  # type: ignore[arg-type]
+    for mode in MODES:
+        keys = previous.get(task.name, {}).get(f"{mode}:{label}:{budget}:{seed}")
+        if keys:
+            chosen[f"previous:{mode}"] = keys
+    return chosen
+
+
+def validate(
+    dataset: Dataset,
+    captures: Mapping[tuple[str, int], Samples],
+    *,
+    families: Iterable[str] | None = None,
+    budgets: Sequence[int] = BUDGETS,
+) -> dict[str, Any]:
+    """The held-out table: per strategy, budget and candidate set, overall and per family."""
+    descriptions = Descriptions(dataset, captures)
+    previous = previous_plans()
+    everything = list(dataset.tasks.values())
+    overall: dict[tuple[str, int, str], Tally] = {}
+    by_family: dict[tuple[str, str, int, str], Tally] = {}
+    folds: dict[str, Any] = {}
+    for family in sorted(families or {task.family for task in everything}):
+        training = [task for task in everything if task.family != family]
+        held_out = [task for task in everything if task.family == family]
+        evidence, selection = fit(training, descriptions, provenance(held_out=[family]))
+        folds[family] = {
+            "neighbours": evidence.neighbours,
+            "shrinkage": evidence.shrinkage,
+            "selection": selection,
+        }
+        for task in held_out:
+            for seed_index, seed in enumerate(dataset.seeds):
+                for budget in budgets:
+                    for label, candidates in CANDIDATE_SETS.items():
+                        baselines = {m: scoring.tuned(task, m, budget, seed_index) for m in candidates}
+                        cell = strategies(
+                            task,
+                            seed,
+                            budget,
+                            label,
+                            evidence=evidence,
+                            descriptions=descriptions,
+                            previous=previous,
+                        )
+                        for strategy, keys in cell.items():
+                            value = scoring.plan_value(task, keys, seed_index)
+                            standing = scoring.standing(task, seed_index, value, baselines)
+                            overall.setdefault((strategy, budget, label), Tally()).add(standing)
+                            by_family.setdefault((family, strategy, budget, label), Tally()).add(standing)
+    return {
+        "families": sorted(folds),
+        "folds": folds,
+        "overall": [
+            {"strategy": strategy, "budget": budget, "candidates": label, **tally.summary()}
+            for (strategy, budget, label), tally in sorted(overall.items())
+        ],
+        "by_family": [
+            {"family": family, "strategy": strategy, "budget": budget, "candidates": label, **tally.summary()}
+            for (family, strategy, budget, label), tally in sorted(by_family.items())
+        ],
+    }
+
+
+def main_validate(output: Path = RESULTS_DIR / "evidence_validation.json") -> dict[str, Any]:
+    result = validate(read_outcomes(), read_captures())
+    output.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
+    return result
