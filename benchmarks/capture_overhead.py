@@ -1,7 +1,8 @@
 """Per-step overhead of GradientCapture.record() in a training loop, as a ratio to the uncaptured step.
 
 Run: python benchmarks/capture_overhead.py [--smoke]
-Writes benchmarks/results/capture_overhead.json (full runs) and prints the same JSON. Goal: overhead <= 5%.
+Writes benchmarks/results/capture_overhead.json (full runs) and prints the same JSON. Goal: over a whole run,
+the capture costs at most 1% (50 recorded steps in a 5,000-step run, `GradientCapture(..., every=100)`).
 Four kinds of step take turns within one training loop, in a shuffled order in every round of four: an
 uncaptured step, a step recorded with exact aggregates (the default), one recorded with
 `exact_aggregates=False` (the sampled coordinates only: `sampled_only_overhead_ratio`), and one that only
@@ -9,6 +10,11 @@ reads every gradient value once (a dot product per tensor): the least any exact 
 (norm, nonzero count) costs, `one_pass_overhead_ratio`. Each step is timed on its own, so the machine's
 slow phases hit all four kinds alike; a repeat's ratio compares the kinds' median step times, and the
 figures are the median over repeats with the range of the repeats' ratios.
+
+The whole-run cost follows from two measured parts: a recorded step's extra time (captured minus uncaptured,
+per repeat) and the cost of a `record()` call that `every` skips (timed over many calls). A 0.2% effect is
+far below what timing whole 5,000-step runs against each other could resolve on a shared machine, so the
+ratio is computed from those parts: (recorded x extra + skipped x skip cost) / (run x uncaptured step).
 """
 
 import argparse
@@ -30,6 +36,9 @@ StepKind = Literal["uncaptured", "captured", "sampled_only", "one_pass"]
 STEP_KINDS: tuple[StepKind, ...] = ("uncaptured", "captured", "sampled_only", "one_pass")
 
 RESULTS = Path(__file__).parent / "results" / "capture_overhead.json"
+WHOLE_RUN_STEPS = 5_000
+WHOLE_RUN_RECORDED = 50
+SKIPPED_CALLS = 20_000
 
 
 Batches = Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor]]
@@ -95,6 +104,19 @@ def step_seconds(build: Build, rounds: int, seed: int) -> dict[StepKind, list[fl
     return times
 
 
+def skipped_call_seconds(build: Build, calls: int) -> float:
+    """Median time of a `record()` call that `every` skips (the capture's cost on unrecorded steps)."""
+    model, _ = build()
+    capture = GradientCapture(model, steps=2, every=calls + 1)
+    capture.record()  # the first call records (zero gradients); every later one is skipped
+    seconds = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        capture.record()
+        seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds)
+
+
 def measure(name: str, build: Build, rounds: int, repeats: int) -> dict[str, float | int | str | list[float]]:
     step_seconds(build, 5, seed=0)  # warm-up: allocator, kernels
     medians: dict[StepKind, list[float]] = {kind: [] for kind in STEP_KINDS}
@@ -108,6 +130,18 @@ def measure(name: str, build: Build, rounds: int, repeats: int) -> dict[str, flo
         "repeats": repeats,
         "uncaptured_ms_per_step": round(statistics.median(base) * 1e3, 4),
         "captured_ms_per_step": round(statistics.median(medians["captured"]) * 1e3, 4),
+    }
+    extra = statistics.median(c - b for b, c in zip(base, medians["captured"], strict=True))
+    skip = skipped_call_seconds(build, SKIPPED_CALLS)
+    whole_run = (WHOLE_RUN_RECORDED * extra + (WHOLE_RUN_STEPS - WHOLE_RUN_RECORDED) * skip) / (
+        WHOLE_RUN_STEPS * statistics.median(base)
+    )
+    figures |= {
+        "recorded_step_extra_ms": round(extra * 1e3, 4),
+        "skipped_call_us": round(skip * 1e6, 3),
+        "whole_run": f"{WHOLE_RUN_RECORDED} recorded steps (every={WHOLE_RUN_STEPS // WHOLE_RUN_RECORDED}) "
+        f"in a {WHOLE_RUN_STEPS}-step run",
+        "whole_run_overhead_ratio": round(whole_run, 5),
     }
     for kind, figure in (
         ("captured", "overhead_ratio"),
@@ -128,7 +162,7 @@ def main() -> None:
     rounds, repeats = (5, 1) if arguments.smoke else (200, 7)
     results = {
         "benchmark": "capture_overhead",
-        "goal": "overhead_ratio <= 0.05",
+        "goal": "whole_run_overhead_ratio <= 0.01",
         "torch": torch.__version__,
         "machine": platform.machine(),
         "threads": 1,

@@ -162,6 +162,9 @@ class GradientCapture:
         steps: steps to record (>= 2).
         max_coordinates: most coordinates recorded per tensor (default 4,096).
         max_total_values: cap on values over all tensors and steps; the per-tensor count shrinks to fit.
+        every: record one step in `every` (the first, then every `every`-th call): `steps` recorded steps
+            then span `steps * every` training steps, so the service can see slower drift, and the
+            capture's cost is spread over more of the run. The requests say so (`recorded_every`).
         seed: seed of the coordinate subsets, so a rerun samples the same coordinates.
         exact_aggregates: also record each subsampled tensor's exact per-step L2 norm and nonzero count
             (default). Each costs a pass over the whole gradient, most of the capture's overhead on a
@@ -176,11 +179,14 @@ class GradientCapture:
         *,
         max_coordinates: int = DEFAULT_MAX_COORDINATES,
         max_total_values: int = DEFAULT_MAX_TOTAL_VALUES,
+        every: int = 1,
         seed: int = 0,
         exact_aggregates: bool = True,
     ) -> None:
         if steps < 2:
             raise ValueError(f"Invalid steps: {steps} (at least 2 are needed)")
+        if every < 1:
+            raise ValueError(f"Invalid every: {every} (record one step in `every`, at least 1)")
         if max_coordinates < 1:
             raise ValueError(f"Invalid max_coordinates: {max_coordinates}")
         if max_total_values < 1:
@@ -191,7 +197,9 @@ class GradientCapture:
         per_tensor = min(max_coordinates, max(1, max_total_values // (steps * len(parameters))))
         generator = torch.Generator().manual_seed(seed)
         self.steps = steps
+        self.every = every
         self.recorded = 0
+        self.calls = 0  # record() calls so far, recorded or skipped
         largest = max(p.numel() for _, p in parameters) if exact_aggregates else 0
         flags = np.empty(min(largest, _COUNT_CHUNK), dtype=np.bool_)
         self._recorders = {
@@ -236,9 +244,13 @@ class GradientCapture:
         return self.recorded >= self.steps
 
     def record(self) -> bool:
-        """Record the current gradients as the next step; False once `steps` steps are recorded."""
+        """Record the current gradients as the next step, if this call is one in `every`; False once
+        `steps` steps are recorded."""
         if self.done:
             return False
+        call, self.calls = self.calls, self.calls + 1
+        if call % self.every:
+            return True
         for recorder in self._recorders.values():
             recorder.record(self.recorded)
         self.recorded += 1
@@ -310,7 +322,11 @@ class GradientCapture:
         """Send the samples with `profile` to POST /v1/recommendations; `client` may be a server URL."""
         if isinstance(client, OptadvisorClient):
             return client.recommend(
-                profile, gradients=self.gradients(), framework=framework, candidates=candidates
+                profile,
+                gradients=self.gradients(),
+                framework=framework,
+                candidates=candidates,
+                recorded_every=self.every,
             )
         with OptadvisorClient(client) as own_client:
             return self.recommend(own_client, profile=profile, framework=framework, candidates=candidates)
@@ -324,6 +340,11 @@ class GradientCapture:
     ) -> dict[str, Any]:
         """Send the samples to POST /v1/profiles and return the measured profile."""
         if isinstance(client, OptadvisorClient):
-            return client.profile(self.gradients(), training_steps=training_steps, framework=framework)
+            return client.profile(
+                self.gradients(),
+                training_steps=training_steps,
+                framework=framework,
+                recorded_every=self.every,
+            )
         with OptadvisorClient(client) as own_client:
             return self.profile(own_client, training_steps=training_steps, framework=framework)

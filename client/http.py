@@ -210,8 +210,10 @@ class OptadvisorClient:
         gradients: dict[str, Any] | GradientFile | None = None,
         framework: str | None = None,
         candidates: list[str] | None = None,
+        recorded_every: int | None = None,
     ) -> dict[str, Any]:
-        """POST /v1/recommendations. `gradients` is the JSON samples mapping, or a gradient file."""
+        """POST /v1/recommendations. `gradients` is the JSON samples mapping, or a gradient file;
+        `recorded_every` the training steps between two recorded steps of it."""
         body: dict[str, Any] = {}
         if profile is not None:
             body["profile"] = profile
@@ -219,6 +221,8 @@ class OptadvisorClient:
             body["framework"] = framework
         if candidates is not None:
             body["candidates"] = candidates
+        if recorded_every is not None:
+            body["recorded_every"] = recorded_every
         return self.recommend_request(body, gradients=gradients)
 
     def recommend_request(
@@ -240,6 +244,7 @@ class OptadvisorClient:
         *,
         training_steps: int | None = None,
         framework: str | None = None,
+        recorded_every: int | None = None,
     ) -> dict[str, Any]:
         """POST /v1/profiles with JSON samples, or a gradient file sent as the body itself."""
         options: dict[str, Any] = {}
@@ -247,6 +252,8 @@ class OptadvisorClient:
             options["training_steps"] = training_steps
         if framework is not None:
             options["framework"] = framework
+        if recorded_every is not None:
+            options["recorded_every"] = recorded_every
         if isinstance(gradients, dict):
             return dict(self._request("POST", "/v1/profiles", json_body={"gradients": gradients, **options}))
         with _opened(gradients) as (name, stream):

@@ -28,6 +28,11 @@ STATED: Mapping[Method, tuple[str, ...]] = {
 _BETAS = {"beta1": 0, "beta2": 1}
 
 
+def significant(value: float, digits: int = 3) -> float:
+    """`value` rounded to `digits` significant digits, so configs read like hand-written ones."""
+    return float(f"{value:.{digits}g}")
+
+
 @cache
 def torch_defaults(method: Method) -> dict[str, Setting]:
     """torch's defaults for the stated hyperparameters (betas split into beta1, beta2)."""

@@ -1,194 +1,335 @@
 """The recommendation engine: pure, deterministic, no I/O.
 
-Scores start at each method's prior; every rule whose condition is definitely true adds its effects.
-The highest score wins, equal scores go to the earlier method in the rule set's tie-break order.
+A chain of small stages:
+1. features: declared and measured figures merged (`rules.features`), degenerate samples set aside;
+2. similarity: the request's descriptors and the most similar tasks of the evidence base, weighted;
+3. limits: the guardrails that hold remove methods; the candidates that remain define the allowed grid;
+4. plan: the greedy plan over the allowed configurations (its first run is the recommendation), with a
+   learning rate far from its default only where the similar tasks back the departure;
+5. answer: configs for every framework, the rationale (the evidence first, then the guidance that speaks
+   for the winner), each alternative with its own reasons, the tuning plan with what each run adds.
 """
 
 import math
-from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from optadvisor.rules.canonical import Setting
+import numpy as np
+
 from optadvisor.rules.conditions import evaluate, referenced_features
-from optadvisor.rules.features import FeatureConstants, Features, MeasuredProfile, build_features
+from optadvisor.rules.evidence import (
+    WITHIN,
+    Evidence,
+    Matrix,
+    Neighbour,
+    PlanStep,
+    greedy_plan,
+    nearest,
+    preference_order,
+    task_weights,
+)
+from optadvisor.rules.features import Features, MeasuredProfile, build_features
 from optadvisor.rules.frameworks import GradientScale, build_configs, flatten, framework_kwargs
-from optadvisor.rules.hyperparameters import Estimate, LrFloor, estimate_hyperparameters
-from optadvisor.rules.recommendation import Alternative, RationaleItem, Recommendation
-from optadvisor.rules.request import Method, RecommendationRequest
-from optadvisor.rules.ruleset import Estimators, Rule, RuleSet
+from optadvisor.rules.grid import SECOND, ConfigPoint, default_point
+from optadvisor.rules.recommendation import (
+    Alternative,
+    EvidenceBasis,
+    RationaleItem,
+    Recommendation,
+    SimilarTask,
+    TuningRun,
+)
+from optadvisor.rules.request import Framework, Method, RecommendationRequest
+from optadvisor.rules.ruleset import Explanation, Guardrail, RuleSet
+from optadvisor.rules.similarity import describe
 from optadvisor.rules.templates import placeholders, render
-from optadvisor.rules.tuning import PlannedMethod, tuning_plan
 
-_SCORE_DIGITS = 4
+# Half a decade: a grid step of 1 or more is a learning rate more than 3x from the default.
+_FAR_FROM_DEFAULT_STEPS = 1
+_SHOWN_NEIGHBOURS = 3
 
 
-def _evidence(rule: Rule, features: Features) -> dict[str, float | int | str | bool | None]:
+@dataclass(frozen=True)
+class Similar:
+    """Stage 2: the similar tasks and every task's weight."""
+
+    neighbours: list[Neighbour]
+    weights: Matrix
+    columns: list[int]  # evidence rows of the neighbours
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Stage 3: the methods that remain, the guardrails that removed the others, the allowed columns."""
+
+    methods: list[Method]
+    fired: list[Guardrail]
+    ignored: bool  # every candidate was excluded, so the guardrails were set aside
+    allowed: list[int]
+
+
+def _evidence_items(guidance: Explanation | Guardrail, features: Features) -> dict[str, object]:
     names = dict.fromkeys(
-        [*referenced_features(rule.condition), *(name for name, _ in placeholders(rule.rationale))]
+        [*referenced_features(guidance.condition), *(name for name, _ in placeholders(guidance.rationale))]
     )
-    evidence: dict[str, float | int | str | bool | None] = {}
+    found: dict[str, object] = {}
     for name in names:
-        evidence[name] = features.get(name)
+        found[name] = features.get(name)
         origin = features.origins.get(name)
         if origin is not None:
-            evidence[f"{name}.origin"] = origin
-    return evidence
+            found[f"{name}.origin"] = origin
+    return found
 
 
-def _gradient_scale(features: Features, ruleset: RuleSet) -> GradientScale:
+def _item(guidance: Explanation | Guardrail, features: Features) -> RationaleItem:
+    return RationaleItem(
+        rule=guidance.id,
+        text=render(guidance.rationale, dict(features.values)),
+        evidence=_evidence_items(guidance, features),  # type: ignore[arg-type]
+    )
+
+
+def _similar(evidence: Evidence, features: Features, request: RecommendationRequest) -> Similar:
+    neighbours = nearest(evidence, describe(request.profile, features.measured))
+    rows = {task.name: row for row, task in enumerate(evidence.tasks)}
+    return Similar(neighbours, task_weights(evidence, neighbours), [rows[n.task.name] for n in neighbours])
+
+
+def _limits(ruleset: RuleSet, features: Features, request: RecommendationRequest) -> Limits:
+    fired = [guardrail for guardrail in ruleset.guardrails if evaluate(guardrail.condition, features) is True]
+    excluded = {method for guardrail in fired for method in guardrail.excludes}
+    methods = [method for method in request.candidates if method not in excluded]
+    ignored = not methods
+    if ignored:
+        methods = list(request.candidates)
+    points = ruleset.evidence.points
+    allowed = [column for column, point in enumerate(points) if point.method in methods]
+    return Limits(methods, fired, ignored, preference_order(points, allowed))
+
+
+def _column(evidence: Evidence, point: ConfigPoint) -> int:
+    return evidence.grid.index(point.key)
+
+
+def _support(regret: Matrix, rows: Sequence[int], column: int, reference: int) -> float:
+    """Share of the similar tasks on which `column` did better than `reference`."""
+    return float(np.mean(regret[rows, column] < regret[rows, reference]))
+
+
+def _plan(ruleset: RuleSet, similar: Similar, limits: Limits, runs: int) -> tuple[list[PlanStep], str | None]:
+    """The greedy plan; its first run moved nearer the default when the departure lacks support."""
+    evidence, regret = ruleset.evidence, ruleset.evidence.regret_matrix
+    plan = greedy_plan(regret, similar.weights, limits.allowed, runs)
+    point = evidence.points[plan[0].column]
+    if abs(point.lr_step) < _FAR_FROM_DEFAULT_STEPS:
+        return plan, None
+    reference = _column(evidence, default_point(point.method))
+    support = _support(regret, similar.columns, plan[0].column, reference)
+    if support >= ruleset.constants.departure_support:
+        return plan, None
+    near = [
+        column for column in limits.allowed if abs(evidence.points[column].lr_step) < _FAR_FROM_DEFAULT_STEPS
+    ]
+    first = min(near, key=lambda column: float(similar.weights @ regret[:, column]))
+    note = (
+        f"{point.method} at {point.lr_multiplier:.3g}x its default lr scored best, but beat its default on "
+        "only "
+        f"{support:.0%} of the similar tasks (a departure of more than 3x needs "
+        f"{ruleset.constants.departure_support:.0%}): the recommendation stays within 3x of a default"
+    )
+    return greedy_plan(regret, similar.weights, limits.allowed, runs, first=first), note
+
+
+def _describe_point(point: ConfigPoint) -> str:
+    settings = point.settings()
+    text = f"{point.method} at lr {float(settings['lr']):.3g}"
+    text += (
+        " (its torch default)" if point.lr_step == 0 else f" ({point.lr_multiplier:.3g}x its torch default)"
+    )
+    if point.variant:
+        name, value = SECOND[point.method]
+        text += f" with {name} {value:g}"
+    return text
+
+
+def _record(regret: Matrix, rows: Sequence[int], column: int) -> int:
+    """On how many of the similar tasks `column` was within 5% of the best."""
+    return int(np.sum(regret[rows, column] <= WITHIN))
+
+
+def _evidence_item(evidence: Evidence, similar: Similar, winner: int, features: Features) -> RationaleItem:
+    regret, rows = evidence.regret_matrix, similar.columns
+    point = evidence.points[winner]
+    default = _column(evidence, default_point(point.method))
+    closest = ", ".join(f"{n.task.name} ({n.task.family})" for n in similar.neighbours[:_SHOWN_NEIGHBOURS])
+    families = sorted({n.task.family for n in similar.neighbours})
+    text = (
+        f"on the {len(rows)} tasks of the evidence base most like this one ({len(families)} "
+        f"famil{'y' if len(families) == 1 else 'ies'}; closest: {closest}), {_describe_point(point)} was "
+        f"within 5% of the best result on {_record(regret, rows, winner)} of {len(rows)}"
+    )
+    if default != winner:
+        text += f"; {point.method} at its defaults on {_record(regret, rows, default)}"
+    if features.measured is None and not features.values.get("model_family"):
+        text += " (little was declared and nothing measured, so every task counts alike)"
+    return RationaleItem(
+        rule="evidence",
+        text=text,
+        evidence={
+            "configuration": point.key,
+            "similar_tasks": len(rows),
+            "within_5_percent": _record(regret, rows, winner),
+            "mean_shortfall": round(float(np.mean(regret[rows, winner])), 4),
+        },
+    )
+
+
+def _best_of_method(evidence: Evidence, similar: Similar, method: Method) -> int:
+    columns = [column for column, point in enumerate(evidence.points) if point.method == method]
+    columns = preference_order(evidence.points, columns)
+    return min(columns, key=lambda column: float(similar.weights @ evidence.regret_matrix[:, column]))
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the answer's stages share."""
+
+    ruleset: RuleSet
+    features: Features
+    similar: Similar
+    limits: Limits
+    framework: Framework
+
+
+def _alternative(context: Context, method: Method, winner: int) -> Alternative:
+    ruleset, features, similar, limits = context.ruleset, context.features, context.similar, context.limits
+    evidence, regret, rows = ruleset.evidence, ruleset.evidence.regret_matrix, similar.columns
+    column = _best_of_method(evidence, similar, method)
+    point = evidence.points[column]
+    parts = [
+        f"best on the similar tasks: {_describe_point(point)}, within 5% of the best on "
+        f"{_record(regret, rows, column)} of {len(rows)} "
+        f"(the recommendation: {_record(regret, rows, winner)})"
+    ]
+    speaking = [
+        render(e.rationale, dict(features.values))
+        for e in ruleset.explanations
+        if e.argues_for == method and evaluate(e.condition, features) is True
+    ]
+    if speaking:
+        parts.append("for it: " + "; ".join(speaking))
+    blocked = [g for g in limits.fired if method in g.excludes]
+    if blocked and not limits.ignored:
+        parts.append("excluded: " + "; ".join(render(g.rationale, dict(features.values)) for g in blocked))
+    wins = [evidence.tasks[row].name for row in rows if regret[row, column] < regret[row, winner]]
+    if wins:
+        parts.append(
+            f"it beat the recommendation on {len(wins)} of the {len(rows)} (e.g. {', '.join(wins[:2])}): "
+            "a problem more like those would favour it"
+        )
+    else:
+        parts.append("it beat the recommendation on none of them")
+    score = 0.0 if blocked and not limits.ignored else 1.0 - float(similar.weights @ regret[:, column])
+    return Alternative(
+        method=method,
+        score=round(score, 4),
+        kwargs=framework_kwargs(method, context.framework, point.settings()),
+        reason="; ".join(parts),
+    )
+
+
+def _gradient_scale(features: Features, assumed: float) -> GradientScale:
     gradient_rms = features.number("gradient_rms")
     sparsity = features.number("sparsity") or 0.0
     if gradient_rms is not None and gradient_rms > 0.0 and sparsity < 1.0:
         return GradientScale(gradient_rms / math.sqrt(1.0 - sparsity), measured=True)
-    return GradientScale(ruleset.estimators.assumed_gradient_rms, measured=False)
+    return GradientScale(assumed, measured=False)
 
 
-def _alternative_reason(
-    method: Method,
-    winner: Method,
-    scores: dict[str, float],
-    fired: list[tuple[Rule, str]],
-    tie_broken: bool,
-) -> str:
-    if tie_broken:
-        return f"tied with {winner} at {scores[winner]:.2f}; the tie-break order puts {winner} first"
-    gaps = sorted(
-        (
-            (rule.effects.get(winner, 0.0) - rule.effects.get(method, 0.0), index, text)
-            for index, (rule, text) in enumerate(fired)
-        ),
-        key=lambda gap: (-gap[0], gap[1]),
-    )
-    reasons = [f"{text} ({gap:+.2f} for {winner})" for gap, _, text in gaps[:2] if gap > 0.0]
-    if not reasons:
-        reasons = [f"no rule favoured {winner} over it; {winner} has the higher prior"]
-    return f"score {scores[method]:.2f} vs {scores[winner]:.2f} for {winner}: " + "; ".join(reasons)
-
-
-def _repeats(planned: PlannedMethod, other: PlannedMethod, steps: float | None, negligible: float) -> bool:
-    """Whether `other`'s run would repeat `planned`'s: Adam and AdamW differ only by AdamW's decoupled
-    decay, which shrinks the weights by a factor exp(-lr·weight_decay·T) over T steps."""
-    if {planned.method, other.method} != {"adam", "adamw"} or steps is None:
-        return False
-    adamw = planned if planned.method == "adamw" else other
-    return float(adamw.settings["lr"]) * float(adamw.settings["weight_decay"]) * steps < negligible
-
-
-def _alternatives(
-    winner: PlannedMethod,
-    others: list[Method],
-    estimate: Callable[[Method], Estimate],
-    steps: float | None,
-    constants: Estimators,
-) -> tuple[list[PlannedMethod], list[Method]]:
-    """The best-ranked other methods a plan tries (up to plan_methods in all) and those it skips
-    because their runs would repeat one already planned."""
-    planned, skipped = [winner], []
-    for method in others:
-        if len(planned) >= constants.plan_methods:
-            break
-        estimated = estimate(method)
-        candidate = PlannedMethod(method, estimated.settings, estimated.lr_is_floor)
-        if any(_repeats(chosen, candidate, steps, constants.negligible_decay_over_run) for chosen in planned):
-            skipped.append(method)
-        else:
-            planned.append(candidate)
-    return planned[1:], skipped
+def _tuning_runs(evidence: Evidence, plan: list[PlanStep], framework: Framework) -> list[TuningRun]:
+    runs = []
+    for index, step in enumerate(plan):
+        point = evidence.points[step.column]
+        what = "the recommendation" if index == 0 else "adds"
+        runs.append(
+            TuningRun(
+                method=point.method,
+                kwargs=framework_kwargs(point.method, framework, point.settings()),
+                configuration=point.key,
+                reason=f"{what}: {_describe_point(point)}; expected shortfall of the best run so far "
+                f"{step.plan_regret:.1%} on the similar tasks",
+            )
+        )
+    return runs
 
 
 def recommend(
     request: RecommendationRequest, ruleset: RuleSet, measured: MeasuredProfile | None = None
 ) -> Recommendation:
     """Recommend a method, its hyperparameters and configs for a declared and/or measured profile."""
-    constants = ruleset.estimators
-    features = build_features(
-        request.profile,
-        measured,
-        FeatureConstants(
-            constants.assumed_tuning_budget, constants.dense_adagrad_dying_step, constants.run_travel
-        ),
-    )
-    candidates: list[Method] = list(request.candidates)
-    scores: dict[str, float] = {method: ruleset.priors[method] for method in candidates}
-    fired: list[tuple[Rule, str]] = []
-    fixed: dict[str, dict[str, Setting]] = {}
-    floors: dict[str, LrFloor] = {}
-    for rule in ruleset.rules:
-        if evaluate(rule.condition, features) is not True:
-            continue
-        fired.append((rule, render(rule.rationale, dict(features.values))))
-        for method, delta in rule.effects.items():
-            if method in scores:
-                scores[method] += delta
-        for method, settings in rule.settings.items():
-            fixed.setdefault(method, {}).update(settings)
-        for method, lr in rule.lr_floors.items():
-            if method not in floors or lr > floors[method].lr:
-                floors[method] = LrFloor(lr, rule.id)
-    scores = {method: round(score, _SCORE_DIGITS) for method, score in scores.items()}
-    order = ruleset.tie_break.order
-    ranking = sorted(candidates, key=lambda method: (-scores[method], order.index(method)))
-    winner = ranking[0]
-
-    rationale = [
-        RationaleItem(rule=rule.id, text=text, evidence=_evidence(rule, features)) for rule, text in fired
-    ]
-    tied = [method for method in ranking[1:] if scores[method] == scores[winner]]
-    if tied:
-        rationale.append(
-            RationaleItem(
-                rule="tie-break",
-                text=f"{winner} tied with {', '.join(tied)} at {scores[winner]:.2f}: "
-                f"{ruleset.tie_break.source}",
-                evidence={"order": " > ".join(order)},
-            )
-        )
-
-    def estimate(method: Method) -> Estimate:
-        floor = floors.get(method)
-        return estimate_hyperparameters(method, features, constants, fixed.get(method, {}), floor)
-
-    best = estimate(winner)
-    rationale.extend(best.reasons)
-    planned_best = PlannedMethod(winner, best.settings, best.lr_is_floor)
-    alternatives, skipped = _alternatives(
-        planned_best, ranking[1:], estimate, features.number("training_steps"), constants
-    )
-    if skipped:
-        rationale.append(
-            RationaleItem(
-                rule="runner-up",
-                text=f"the plan skips {', '.join(skipped)}: over {features.number('training_steps'):.0f} "
-                "steps AdamW's decoupled decay would shrink the weights by under "
-                f"{constants.negligible_decay_over_run:.0%}, so its run would repeat Adam's",
-                evidence={"training_steps": features.number("training_steps")},
-            )
-        )
+    constants, evidence = ruleset.constants, ruleset.evidence
+    features = build_features(request.profile, measured, constants.assumed_tuning_budget)
+    similar = _similar(evidence, features, request)
+    limits = _limits(ruleset, features, request)
     budget = int(features.values["tuning_budget"])
-    configs = build_configs(
-        winner, best.settings, _gradient_scale(features, ruleset), constants.equivalence_tolerance
-    )
-    assumptions = [*features.assumptions, *best.defaulted]
+    plan, moved = _plan(ruleset, similar, limits, min(budget, constants.max_plan_runs))
+    winner_column = plan[0].column
+    winner = evidence.points[winner_column]
+    settings = winner.settings()
+
+    rationale = [_evidence_item(evidence, similar, winner_column, features)]
+    if moved is not None:
+        rationale.append(RationaleItem(rule="departure-needs-evidence", text=moved, evidence={}))
+    rationale += [
+        _item(explanation, features)
+        for explanation in ruleset.explanations
+        if explanation.argues_for == winner.method and evaluate(explanation.condition, features) is True
+    ]
+    rationale += [_item(guardrail, features) for guardrail in limits.fired]
+    assumptions = list(features.assumptions)
+    if limits.ignored:
+        assumptions.append("every candidate is excluded by a guardrail; the guardrails were set aside")
+    if len(plan) < budget:
+        assumptions.append(
+            f"the plan has {len(plan)} runs for a budget of {budget}: "
+            + (
+                f"plans are capped at {constants.max_plan_runs} runs"
+                if budget > constants.max_plan_runs and len(plan) == constants.max_plan_runs
+                else "further configurations improved none of the similar tasks"
+            )
+        )
     if features.number("gradient_rms") is None:
         assumptions.append(
             "no gradient scale measured; equivalence notes assume gradients of about "
             f"{constants.assumed_gradient_rms:g}"
         )
+    context = Context(ruleset, features, similar, limits, request.framework)
+    others = [method for method in request.candidates if method != winner.method]
+    alternatives = [_alternative(context, method, winner_column) for method in others]
+    alternatives.sort(key=lambda alternative: -alternative.score)
     return Recommendation(
-        method=winner,
+        method=winner.method,
         framework=request.framework,
-        hyperparameters=flatten(framework_kwargs(winner, request.framework, best.settings)),
-        configs=configs,
+        hyperparameters=flatten(framework_kwargs(winner.method, request.framework, settings)),
+        configs=build_configs(
+            winner.method,
+            settings,
+            _gradient_scale(features, constants.assumed_gradient_rms),
+            constants.equivalence_tolerance,
+        ),
         rationale=rationale,
-        alternatives=[
-            Alternative(
-                method=method,
-                score=scores[method],
-                reason=_alternative_reason(method, winner, scores, fired, method in tied),
-            )
-            for method in ranking[1:]
-        ],
-        tuning_plan=tuning_plan([planned_best, *alternatives], budget, request.framework, constants),
+        alternatives=alternatives,
+        tuning_plan=_tuning_runs(evidence, plan, request.framework),
         measured=measured.overall if measured is not None else None,
+        basis=EvidenceBasis(
+            descriptors=describe(request.profile, features.measured),
+            similar_tasks=[
+                SimilarTask(name=n.task.name, family=n.task.family, distance=round(n.distance, 3))
+                for n in similar.neighbours
+            ],
+            tasks_in_evidence=len(evidence.tasks),
+            shrinkage=evidence.shrinkage,
+        ),
         assumptions=assumptions,
         rules_version=ruleset.version,
     )

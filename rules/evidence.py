@@ -32,6 +32,9 @@ Regret = Annotated[float, Field(ge=0.0, le=1.0)]
 # A configuration counts as matching a task's best when its regret is at most this: 5% of the reference.
 WITHIN = 0.05
 EVIDENCE_FILE = "evidence.json"
+# Weight of the all-tasks mean in a greedy plan's objective: far below any weight a fit can give, so it
+# only decides between columns the weighted tasks cannot tell apart.
+_TIE_BREAK = 1e-6
 
 
 class EvidenceTask(BaseModel):
@@ -132,23 +135,34 @@ class PlanStep:
     plan_regret: float
 
 
-def greedy_plan(regret: Matrix, weights: Matrix, allowed: Sequence[int], budget: int) -> list[PlanStep]:
+def greedy_plan(
+    regret: Matrix, weights: Matrix, allowed: Sequence[int], budget: int, first: int | None = None
+) -> list[PlanStep]:
     """At most `budget` columns of `regret`, each the allowed one that most lowers the weighted regret
-    of the best run so far; it stops early once no column lowers it. Ties go to the earlier entry of
-    `allowed`, so callers order it by preference (e.g. nearest to the defaults first)."""
+    of the best run so far; it stops early once no column lowers it on any task. Between columns equally
+    good under `weights`, the one better over all tasks alike wins, then the earlier entry of `allowed`,
+    so callers order it by preference (e.g. nearest to the defaults first). `first`, when given, is taken
+    first whatever its value."""
     columns = np.asarray(allowed, dtype=np.int64)
     best_so_far = np.ones(regret.shape[0])
     plan: list[PlanStep] = []
-    current = float(weights @ best_so_far)
-    for _ in range(min(budget, len(columns))):
-        values = weights @ np.minimum(best_so_far[:, None], regret[:, columns])
+    if first is not None:
+        best_so_far = np.minimum(best_so_far, regret[:, first])
+        plan.append(PlanStep(first, float(weights @ best_so_far)))
+        columns = columns[columns != first]
+    # Lexicographic: the weighted value first, the plain mean only to break its ties.
+    scoring = weights + _TIE_BREAK / len(weights)
+    current = float(scoring @ best_so_far)
+    for _ in range(min(budget - len(plan), len(columns))):
+        plans = np.minimum(best_so_far[:, None], regret[:, columns])
+        values = scoring @ plans
         pick = int(np.argmin(values))
-        if plan and values[pick] >= current - 1e-12:
+        if plan and values[pick] >= current - _TIE_BREAK * 1e-6:
             break
         column = int(columns[pick])
-        best_so_far = np.minimum(best_so_far, regret[:, column])
+        best_so_far = plans[:, pick]
         current = float(values[pick])
-        plan.append(PlanStep(column, current))
+        plan.append(PlanStep(column, float(weights @ best_so_far)))
         columns = np.delete(columns, pick)
     return plan
 

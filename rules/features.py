@@ -1,7 +1,12 @@
-"""The features rule conditions and rationale templates may refer to, and how a profile fills them.
+"""The features guardrail and explanation conditions and rationale templates may refer to, and how a
+declared and a measured profile fill them.
 
-Measured figures take precedence over declared ones. Every value records where it came from, so a
-rationale can say whether a number was measured, declared, estimated or assumed.
+A measurement only overrules what its window could see. Sparsity is measured over the sample's own
+entries, so a measured value replaces a declared one. Drift is different: a sample spanning W training
+steps can show drift on timescales shorter than W, never refute drift on longer ones. So a declared
+non-stationarity stays unless the measurement shows more, and the answer says what the window could not
+see. Gradients that are exactly zero everywhere carry no signal (typically `record()` called after
+`zero_grad()`): their figures are not used at all. Every value records where it came from.
 """
 
 from collections.abc import Mapping, Sequence
@@ -9,9 +14,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from optadvisor.profiler.figures import Figures
-from optadvisor.rules.canonical import torch_defaults
 from optadvisor.rules.request import DeclaredProfile
-from optadvisor.rules.step_sizes import adadelta_step_rms, target_step
 
 FeatureKind = Literal["number", "integer", "category", "boolean"]
 Origin = Literal["declared", "measured", "estimated", "assumed"]
@@ -29,33 +32,27 @@ class FeatureSpec:
 
 _MEASURED_ONLY: dict[str, FeatureSpec] = {
     "steps": FeatureSpec("integer", "Steps in the measured gradient sample."),
+    "window_steps": FeatureSpec("integer", "Training steps the measured sample spans."),
     "rare_coordinate_fraction": FeatureSpec(
-        "number", "Fraction of coordinates nonzero in fewer than 1% of steps (measured)."
+        "number", "Fraction of coordinates active in at least one and at most 1% of the steps (measured)."
+    ),
+    "intermittent_coordinate_fraction": FeatureSpec(
+        "number", "Fraction of coordinates active in at least one and at most half of the steps (measured)."
+    ),
+    "silent_coordinate_fraction": FeatureSpec(
+        "number", "Fraction of coordinates zero in every step of the sample (measured)."
     ),
     "drift_timescale_steps": FeatureSpec(
-        "number", "Steps over which the gradient stream changes (measured)."
+        "number", "Training steps over which the gradient stream changes (measured)."
     ),
     "scale_spread_decades": FeatureSpec(
         "number", "Decades between the 10th and 90th percentile of per-coordinate gradient RMS (measured)."
     ),
     "gsnr_median": FeatureSpec("number", "Median gradient signal-to-noise ratio (measured)."),
     "gradient_rms": FeatureSpec("number", "Root mean square of all gradient entries (measured)."),
-    "mean_to_spread_ratio": FeatureSpec(
-        "number", "Median |mean| / standard deviation of the gradient over steps (measured)."
-    ),
     "parameter_rms": FeatureSpec("number", "Root mean square of the parameter values (measured)."),
-    "typical_parameter_rms": FeatureSpec(
-        "number",
-        "Parameter RMS of the tensor holding the median parameter (measured): the scale lr estimates aim at.",
-    ),
-    "adagrad_rate_ratio_at_training_steps": FeatureSpec(
-        "number", "Adagrad's projected effective rate at training_steps relative to its first (measured)."
-    ),
     "rmsprop_matched_alpha": FeatureSpec(
         "number", "RMSprop alpha whose memory matches the measured drift timescale."
-    ),
-    "adadelta_first_step_to_parameter_rms": FeatureSpec(
-        "number", "Adadelta's first-step size at the profiled eps, relative to parameter RMS (measured)."
     ),
 }
 
@@ -63,7 +60,8 @@ FEATURES: Mapping[str, FeatureSpec] = {
     "sparsity": FeatureSpec("number", "Fraction of zero gradient entries: measured, else declared."),
     "nonstationarity": FeatureSpec(
         "number",
-        "Non-stationarity in [0, 1]: measured, else declared (stationary = 0, non_stationary = 1).",
+        "Non-stationarity in [0, 1]: the larger of the declared value (stationary = 0, non_stationary = 1) "
+        "and the one measured within the sample's window.",
     ),
     "tuning_budget": FeatureSpec("integer", "Training runs affordable for tuning: declared, else assumed."),
     "training_steps": FeatureSpec("integer", "Planned training length in steps (declared)."),
@@ -74,27 +72,10 @@ FEATURES: Mapping[str, FeatureSpec] = {
     ),
     "convex": FeatureSpec("boolean", "Whether the objective is convex (declared)."),
     **_MEASURED_ONLY,
-    "adagrad_dying_step": FeatureSpec(
-        "number",
-        "Step at which Adagrad's effective rate falls to 1% of its start: measured, else estimated as "
-        "the dense-gradient figure divided by (1 - sparsity).",
-    ),
-    "adagrad_life_fraction": FeatureSpec(
-        "number", "training_steps / adagrad_dying_step: above 1, Adagrad stops learning before the end."
-    ),
-    "adadelta_lr_needed": FeatureSpec(
-        "number",
-        "The lr Adadelta (torch's eps and rho) needs for its steps to average the target step over the "
-        "planned run: at most 1, the pure method suffices; far above, its steps stay too small for the run "
-        "without a learning rate (measured parameter scale).",
-    ),
     "declared_sparsity": FeatureSpec("number", "Sparsity as declared, kept when a measurement overrides it."),
-    "declared_nonstationarity": FeatureSpec(
-        "number", "Non-stationarity as declared, kept when a measurement overrides it."
-    ),
-    "sparsity_disagreement": FeatureSpec("number", "|declared - measured| sparsity, when both are known."),
-    "nonstationarity_disagreement": FeatureSpec(
-        "number", "|declared - measured| non-stationarity, when both are known."
+    "declared_nonstationarity": FeatureSpec("number", "Non-stationarity as declared."),
+    "measured_nonstationarity": FeatureSpec(
+        "number", "Non-stationarity measured within the sample's window."
     ),
 }
 
@@ -113,21 +94,13 @@ class MeasuredProfile(Protocol):
 
 
 @dataclass(frozen=True)
-class FeatureConstants:
-    """Numbers the feature builder needs from the rule set."""
-
-    assumed_tuning_budget: int
-    dense_adagrad_dying_step: float
-    run_travel: float
-
-
-@dataclass(frozen=True)
 class Features:
-    """Feature values (absent when unknown), where each came from, and what was assumed."""
+    """Feature values (absent when unknown), where each came from, and what was assumed or noticed."""
 
     values: Mapping[str, FeatureValue]
     origins: Mapping[str, Origin]
     assumptions: tuple[str, ...]
+    measured: Figures | None  # the figures used, or None (no gradients, or gradients without signal)
 
     def get(self, name: str) -> FeatureValue | None:
         return self.values.get(name)
@@ -140,7 +113,7 @@ class Features:
 _DECLARED_STATIONARITY = {"stationary": 0.0, "non_stationary": 1.0}
 
 
-def _declared_nonstationarity(profile: DeclaredProfile) -> float | None:
+def declared_nonstationarity(profile: DeclaredProfile) -> float | None:
     if profile.stationarity is None:
         return None
     if isinstance(profile.stationarity, str):
@@ -148,10 +121,15 @@ def _declared_nonstationarity(profile: DeclaredProfile) -> float | None:
     return float(profile.stationarity)
 
 
+def without_signal(figures: Figures) -> bool:
+    """Every recorded gradient entry is exactly zero."""
+    return figures.silent_coordinate_fraction >= 1.0
+
+
 def build_features(
-    profile: DeclaredProfile, measured: MeasuredProfile | None, constants: FeatureConstants
+    profile: DeclaredProfile, measured: MeasuredProfile | None, assumed_tuning_budget: int
 ) -> Features:
-    """Merge declared and measured figures into feature values; measured ones win."""
+    """Merge declared and measured figures into feature values (see the module docstring)."""
     values: dict[str, FeatureValue] = {}
     origins: dict[str, Origin] = {}
     assumptions: list[str] = []
@@ -161,99 +139,44 @@ def build_features(
             values[name] = value
             origins[name] = origin
 
-    declared_sparsity = profile.gradient_sparsity
-    declared_nonstationarity = _declared_nonstationarity(profile)
-    put("declared_sparsity", declared_sparsity, "declared")
-    put("declared_nonstationarity", declared_nonstationarity, "declared")
-    put("sparsity", declared_sparsity, "declared")
-    put("nonstationarity", declared_nonstationarity, "declared")
+    declared_drift = declared_nonstationarity(profile)
+    put("declared_sparsity", profile.gradient_sparsity, "declared")
+    put("declared_nonstationarity", declared_drift, "declared")
+    put("sparsity", profile.gradient_sparsity, "declared")
+    put("nonstationarity", declared_drift, "declared")
     put("model_family", profile.model_family, "declared")
     put("convex", profile.convex, "declared")
+    put("training_steps", profile.training_steps, "declared")
 
-    if measured is not None:
-        figures = measured.overall
+    figures = measured.overall if measured is not None else None
+    if figures is not None and without_signal(figures):
+        assumptions.append(
+            f"every gradient entry of the {figures.steps} recorded steps is exactly zero, so the sample "
+            "says nothing about the problem and its figures are not used: record() was probably called "
+            "after zero_grad() (call it after loss.backward(), before optimizer.step())"
+        )
+        figures = None
+    if figures is not None:
         put("sparsity", figures.sparsity, "measured")
-        put("nonstationarity", figures.nonstationarity, "measured")
+        put("measured_nonstationarity", figures.nonstationarity, "measured")
         for name in _MEASURED_ONLY:
             put(name, getattr(figures, name), "measured")
-        put("adagrad_dying_step", figures.adagrad_dying_step, "measured")
-        if declared_sparsity is not None:
-            put("sparsity_disagreement", abs(declared_sparsity - figures.sparsity), "measured")
-        if declared_nonstationarity is not None:
-            put(
-                "nonstationarity_disagreement",
-                abs(declared_nonstationarity - figures.nonstationarity),
-                "measured",
+        if declared_drift is None or figures.nonstationarity > declared_drift:
+            put("nonstationarity", figures.nonstationarity, "measured")
+        elif figures.nonstationarity < declared_drift:
+            assumptions.append(
+                f"non-stationarity declared {declared_drift:.2f}, measured {figures.nonstationarity:.2f} "
+                f"within the {figures.window_steps}-step window: a window can only show drift faster than "
+                "itself, so the declared value stands"
             )
-
-    training_steps = profile.training_steps
-    put("training_steps", training_steps, "declared")
-    if training_steps is None and measured is not None:
+    if profile.training_steps is None and measured is not None:
         # The profiler's projections ran with this length; it was given to the profiler or assumed there.
-        training_steps = measured.training_steps
-        put("training_steps", training_steps, "assumed")
+        put("training_steps", measured.training_steps, "assumed")
         assumptions.extend(f"profiler: {assumption}" for assumption in measured.assumptions)
 
     if profile.tuning_budget is None:
-        put("tuning_budget", constants.assumed_tuning_budget, "assumed")
-        assumptions.append(f"no tuning_budget given; assumed {constants.assumed_tuning_budget}")
+        put("tuning_budget", assumed_tuning_budget, "assumed")
+        assumptions.append(f"no tuning_budget given; assumed {assumed_tuning_budget}")
     else:
         put("tuning_budget", profile.tuning_budget, "declared")
-
-    if measured is None:
-        _estimate_adagrad_dying_step(values, origins, assumptions, constants)
-
-    _estimate_adadelta_lr_needed(values, origins, constants)
-
-    dying_step = values.get("adagrad_dying_step")
-    if training_steps is not None and isinstance(dying_step, float) and dying_step > 0.0:
-        put("adagrad_life_fraction", training_steps / dying_step, origins["adagrad_dying_step"])
-
-    for name, wording in (
-        ("sparsity", "gradient sparsity"),
-        ("nonstationarity", "stationarity"),
-        ("model_family", "model_family"),
-        ("training_steps", "training_steps"),
-    ):
-        if name not in values:
-            assumptions.append(f"no {wording} given or measured; rules that need it did not apply")
-    return Features(values=values, origins=origins, assumptions=tuple(assumptions))
-
-
-def _estimate_adadelta_lr_needed(
-    values: dict[str, FeatureValue], origins: dict[str, Origin], constants: FeatureConstants
-) -> None:
-    parameter_rms, steps = values.get("typical_parameter_rms"), values.get("training_steps")
-    if not isinstance(parameter_rms, float) or not isinstance(steps, int):
-        return
-    if parameter_rms <= 0.0 or steps < 1:
-        return
-    signal = values.get("mean_to_spread_ratio")
-    defaults = torch_defaults("adadelta")
-    reach = adadelta_step_rms(
-        float(defaults["eps"]), float(defaults["rho"]), signal if isinstance(signal, float) else 0.0, steps
-    )
-    values["adadelta_lr_needed"] = target_step(parameter_rms, steps, constants.run_travel) / reach
-    origins["adadelta_lr_needed"] = "measured"
-
-
-def _estimate_adagrad_dying_step(
-    values: dict[str, FeatureValue],
-    origins: dict[str, Origin],
-    assumptions: list[str],
-    constants: FeatureConstants,
-) -> None:
-    # A coordinate active a fraction p of the steps accumulates p times as fast, so it dies 1/p later.
-    sparsity = values.get("sparsity")
-    if isinstance(sparsity, float):
-        if sparsity < 1.0:
-            values["adagrad_dying_step"] = constants.dense_adagrad_dying_step / (1.0 - sparsity)
-            origins["adagrad_dying_step"] = "estimated"
-        return
-    values["adagrad_dying_step"] = constants.dense_adagrad_dying_step
-    origins["adagrad_dying_step"] = "estimated"
-    if "training_steps" in values:
-        assumptions.append(
-            "no sparsity given or measured; Adagrad's lifetime estimated for dense gradients "
-            f"(~{constants.dense_adagrad_dying_step:.0f} steps)"
-        )
+    return Features(values=values, origins=origins, assumptions=tuple(assumptions), measured=figures)

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from optadvisor.optimizers import catalogue
-from optadvisor.rules.canonical import STATED, Setting, Settings
-from optadvisor.rules.hyperparameters import significant
+from optadvisor.rules.canonical import STATED, Setting, Settings, significant
 from optadvisor.rules.recommendation import ClassConfig, Configs, FunctionConfig, Kwarg
 from optadvisor.rules.request import Framework, Method
 

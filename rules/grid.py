@@ -11,7 +11,7 @@ of the evidence base.
 from dataclasses import dataclass
 from functools import cache
 
-from optadvisor.rules.canonical import Setting, torch_defaults
+from optadvisor.rules.canonical import Setting, significant, torch_defaults
 from optadvisor.rules.request import METHODS, Method
 
 STEPS_PER_DECADE = 2
@@ -58,9 +58,10 @@ class ConfigPoint:
         return self.lr_step == 0 and self.variant == 0
 
     def settings(self) -> dict[str, Setting]:
-        """The canonical (torch-semantics) hyperparameters of this point."""
+        """The canonical (torch-semantics) hyperparameters of this point; the lr to three significant
+        digits, as trained in the corpus and as a config states it."""
         chosen = dict(torch_defaults(self.method))
-        chosen["lr"] = float(chosen["lr"]) * self.lr_multiplier
+        chosen["lr"] = significant(float(chosen["lr"]) * self.lr_multiplier)
         if self.variant:
             name, value = SECOND[self.method]
             chosen[name] = value

@@ -50,7 +50,7 @@ class Configs(BaseModel):
 
 
 class RationaleItem(BaseModel):
-    """One reason, from a rule (its id) or a hyperparameter estimate (`estimate.<name>`)."""
+    """One reason: the evidence (`evidence`), a guardrail or an explanation (its id), or a note."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -60,13 +60,19 @@ class RationaleItem(BaseModel):
 
 
 class Alternative(BaseModel):
-    """A candidate that ranked lower, and why."""
+    """A candidate that ranked lower: its best configuration on the similar tasks, and why it lost."""
 
     model_config = ConfigDict(frozen=True)
 
     method: Method
-    score: float
-    reason: str
+    score: float = Field(
+        description="1 minus the weighted mean shortfall of this method's best configuration on the similar "
+        "tasks (1: as good as the best result on every one); 0 when a guardrail excludes it."
+    )
+    kwargs: dict[str, Kwarg] = Field(
+        description="Its best configuration, in the requested framework's names."
+    )
+    reason: str = Field(description="What favoured it, what counted against it, and where it would win.")
 
 
 class TuningRun(BaseModel):
@@ -76,6 +82,34 @@ class TuningRun(BaseModel):
 
     method: Method
     kwargs: dict[str, Kwarg]
+    configuration: str = Field(
+        description="The evidence base's name of this configuration: method:lr step:variant, the lr being "
+        "the torch default x 10^(step/2) and variant 1 the method's alternative second hyperparameter."
+    )
+    reason: str = Field(description="What this run adds: the expected shortfall of the best run so far.")
+
+
+class SimilarTask(BaseModel):
+    """A task of the evidence base the advice was drawn from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    family: str
+    distance: float = Field(description="Distance in descriptor spreads (0: indistinguishable).")
+
+
+class EvidenceBasis(BaseModel):
+    """What the advice was drawn from: the request's descriptors and the most similar tasks."""
+
+    model_config = ConfigDict(frozen=True)
+
+    descriptors: dict[str, float | str] = Field(
+        description="The request's descriptors (`GET /v1/rules` lists their meaning)."
+    )
+    similar_tasks: list[SimilarTask]
+    tasks_in_evidence: int
+    shrinkage: float = Field(description="Share of the weight spread over every task of the evidence base.")
 
 
 class Recommendation(BaseModel):
@@ -86,12 +120,17 @@ class Recommendation(BaseModel):
     method: Method
     framework: Framework
     hyperparameters: dict[str, float | bool] = Field(
-        description="Flat scalars in the requested framework's names (tuples flattened as name_0, name_1)."
+        description="Flat scalars in the requested framework's names (tuples flattened as name_0, name_1), "
+        "for experiment trackers; to build the optimizer, splat configs.<framework>.kwargs instead."
     )
     configs: Configs
     rationale: list[RationaleItem]
     alternatives: list[Alternative] = Field(description="Other candidates, best first.")
-    tuning_plan: list[TuningRun] = Field(description="At most tuning_budget runs, best first.")
+    tuning_plan: list[TuningRun] = Field(
+        description="At most tuning_budget runs, in order: each next run is the one that most lowers the "
+        "expected shortfall of the best run so far on the similar tasks."
+    )
     measured: Figures | None = Field(description="The profiler's overall figures, when gradients were sent.")
+    basis: EvidenceBasis
     assumptions: list[str]
     rules_version: str

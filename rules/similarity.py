@@ -27,14 +27,17 @@ DescriptorKind = Literal["number", "category"]
 class DescriptorSpec:
     kind: DescriptorKind
     description: str
+    # What a problem that does not state it counts as, when the request does: a problem not declared
+    # convex (or non-stationary) is compared as not convex (stationary). None: skipped instead.
+    unstated: float | None = None
 
 
 DESCRIPTORS: Mapping[str, DescriptorSpec] = {
     "model_family": DescriptorSpec("category", "Declared model family."),
     "log_training_steps": DescriptorSpec("number", "log10 of the declared run length in steps."),
-    "convex": DescriptorSpec("number", "1 when the objective is declared convex, 0 when declared not."),
+    "convex": DescriptorSpec("number", "1 when the objective is declared convex, 0 when declared not.", 0.0),
     "declared_nonstationarity": DescriptorSpec(
-        "number", "Declared non-stationarity: 1 non_stationary, 0 stationary, or the declared score."
+        "number", "Declared non-stationarity: 1 non_stationary, 0 stationary, or the declared score.", 0.0
     ),
     "sparsity": DescriptorSpec("number", "Fraction of zero gradient entries: measured, else declared."),
     "intermittent_fraction": DescriptorSpec(
@@ -98,15 +101,16 @@ def describe(profile: DeclaredProfile, measured: Figures | None) -> Descriptors:
 
 
 def distance(query: Descriptors, other: Descriptors, spreads: Mapping[str, float]) -> float:
-    """Root mean square of the per-descriptor differences, over the descriptors both have, in spreads.
+    """Root mean square of the per-descriptor differences, in spreads, over the query's descriptors that
+    the other problem has (or states by default: ``DescriptorSpec.unstated``).
 
     Zero when the two share no descriptor: nothing tells them apart.
     """
     total, count = 0.0, 0
     for name, value in query.items():
-        if name not in other:
+        theirs = other.get(name, DESCRIPTORS[name].unstated)
+        if theirs is None:
             continue
-        theirs = other[name]
         if isinstance(value, str) or isinstance(theirs, str):
             gap = 0.0 if value == theirs else CATEGORY_MISMATCH
         else:

@@ -44,13 +44,15 @@ def profile_job(body: JsonBody | MultipartBody, limits: JobLimits) -> bytes:
     if isinstance(body, JsonBody):
         request = validate(ProfileRequest, parse_json(body.raw, limits.max_json_depth))
         samples = profiler.samples_from_json(request.gradients, limits.gradients)
-        training_steps, framework = request.training_steps, request.framework
+        training_steps, framework, every = request.training_steps, request.framework, request.recorded_every
     else:
-        _unexpected_fields(body, {"training_steps", "framework"})
+        _unexpected_fields(body, {"training_steps", "framework", "recorded_every"})
         form = validate(ProfileForm, body.fields, prefix=(body.location,))
         samples = _uploaded_samples(body.upload, limits.gradients)
-        training_steps, framework = form.training_steps, form.framework
-    report = profiler.profile(samples, training_steps=training_steps, framework=framework)
+        training_steps, framework, every = form.training_steps, form.framework, form.recorded_every
+    report = profiler.profile(
+        samples, training_steps=training_steps, framework=framework, recorded_every=every
+    )
     return report.model_dump_json().encode()
 
 
@@ -78,7 +80,12 @@ def recommendation_job(body: JsonBody | MultipartBody, ruleset: rules.RuleSet, l
     measured = None
     if samples is not None:
         training_steps = request.profile.training_steps
-        measured = profiler.profile(samples, training_steps=training_steps, framework=request.framework)
+        measured = profiler.profile(
+            samples,
+            training_steps=training_steps,
+            framework=request.framework,
+            recorded_every=request.recorded_every,
+        )
     # RecommendationBody extends rules.RecommendationRequest, so the engine takes it as it is.
     return rules.recommend(request, ruleset, measured).model_dump_json().encode()
 

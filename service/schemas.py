@@ -1,6 +1,6 @@
 """Request bodies the HTTP layer accepts, built from the domain packages' own models."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +16,18 @@ GRADIENTS_DESCRIPTION = (
 )
 
 
+RecordedEvery = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=10**9,
+        strict=True,
+        description="Training steps between two recorded steps (the capture helper's `every`): the sample "
+        "spans steps x recorded_every training steps, which bounds the drift it can show.",
+    ),
+]
+
+
 class ProfileRequest(BaseModel):
     """Body of POST /v1/profiles (the JSON form)."""
 
@@ -26,6 +38,7 @@ class ProfileRequest(BaseModel):
         None, ge=1, description="Planned length of training in steps; drives the projections."
     )
     framework: Framework = Field("torch", description="Whose optimizer semantics the replay follows.")
+    recorded_every: RecordedEvery = 1
 
 
 class ProfileForm(BaseModel):
@@ -35,6 +48,7 @@ class ProfileForm(BaseModel):
 
     training_steps: int | None = Field(None, ge=1)
     framework: Framework = "torch"
+    recorded_every: int = Field(1, ge=1, le=10**9)
 
 
 class RecommendationBody(RecommendationRequest):
@@ -43,8 +57,10 @@ class RecommendationBody(RecommendationRequest):
     gradients: dict[str, GradientSampleJSON] | None = Field(
         None,
         min_length=1,
-        description=GRADIENTS_DESCRIPTION + " Measured figures take precedence over declared ones.",
+        description=GRADIENTS_DESCRIPTION + " A measured figure replaces a declared one only where the "
+        "sample can show it: sparsity, and drift faster than the sample's span.",
     )
+    recorded_every: RecordedEvery = 1
 
 
 class ReplayRequest(BaseModel):

@@ -5,6 +5,7 @@ python -m benchmarks.evidence time [TASK ...]           # seconds each task's gr
 nice -n 15 python -m benchmarks.evidence generate       # the whole dataset (see benchmarks/README.md)
 python -m benchmarks.evidence fit                       # rules/evidence.json from the committed dataset
 python -m benchmarks.evidence validate                  # the leave-one-family-out table
+python -m benchmarks.evidence report                    # the READMEs' tables from the validation results
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from benchmarks.evidence.families import all_tasks, families
 from benchmarks.evidence.fit import fit_all
 from benchmarks.evidence.generate import generate, time_tasks
+from benchmarks.evidence.report import write_reports
 from benchmarks.evidence.validate import main_validate
 
 
@@ -34,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     generating.add_argument("--captures-only", action="store_true", help="write the captures, train nothing")
     commands.add_parser("fit", help="fit rules/evidence.json on every task of the committed dataset")
     commands.add_parser("validate", help="leave-one-family-out validation; writes benchmarks/results")
+    commands.add_parser("report", help="rewrite the READMEs' evidence tables from the validation results")
     arguments = parser.parse_args(argv)
     if arguments.command == "list":
         if arguments.profiles:
@@ -57,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     elif arguments.command == "validate":
         main_validate()
+        write_reports()
+    elif arguments.command == "report":
+        write_reports()
     else:
         generate(
             arguments.tasks,

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import TypeAdapter
 
 from benchmarks.evidence import scoring
@@ -32,16 +33,11 @@ from benchmarks.evidence.dataset import (
     read_outcomes,
 )
 from optadvisor import profiler
-from optadvisor.rules.evidence import (
-    Evidence,
-    EvidenceTask,
-    Provenance,
-    greedy_plan,
-    nearest,
-    preference_order,
-    task_weights,
-)
-from optadvisor.rules.request import DeclaredProfile, Method
+from optadvisor.rules.engine import recommend
+from optadvisor.rules.evidence import Evidence, EvidenceTask, Provenance
+from optadvisor.rules.features import without_signal
+from optadvisor.rules.request import DeclaredProfile, Method, RecommendationRequest
+from optadvisor.rules.ruleset import RuleSet, parse_ruleset
 from optadvisor.rules.similarity import DESCRIPTORS, Descriptors, describe
 
 EVIDENCE_PATH = Path(__file__).resolve().parents[2] / "rules" / "evidence.json"
@@ -83,25 +79,29 @@ def measure(task: TaskOutcomes, samples: Samples | None) -> profiler.ProfileRepo
     return profiler.profile(loaded, training_steps=task.steps, framework="torch")
 
 
-class Descriptions:
-    """Descriptors of every (task, seed, mode), measured once."""
+class Measurements:
+    """The profile of every (task, seed, mode) the service would compute, measured once."""
 
     def __init__(self, dataset: Dataset, captures: Mapping[tuple[str, int], Samples]) -> None:
         self.dataset = dataset
         self.captures = captures
-        self._measured: dict[tuple[str, int, str], Descriptors] = {}
+        self._reports: dict[tuple[str, int, str], profiler.ProfileReport | None] = {}
 
-    def of(self, task: str, seed: int, mode: str) -> Descriptors:
+    def report(self, task: str, seed: int, mode: str) -> profiler.ProfileReport | None:
         key = (task, seed, mode)
-        if key not in self._measured:
-            record = self.dataset.tasks[task]
-            report = measure(record, sent(self.captures[(task, seed)], mode))
-            self._measured[key] = describe(declared(record), None if report is None else report.overall)
-        return self._measured[key]
+        if key not in self._reports:
+            self._reports[key] = measure(self.dataset.tasks[task], sent(self.captures[(task, seed)], mode))
+        return self._reports[key]
+
+    def descriptors(self, task: str, seed: int) -> Descriptors:
+        """What the engine's similarity stage sees of the full capture of (task, seed)."""
+        report = self.report(task, seed, "capture")
+        usable = None if report is None or without_signal(report.overall) else report.overall
+        return describe(declared(self.dataset.tasks[task]), usable)
 
     def averaged(self, task: str) -> Descriptors:
         """The task's descriptors from its full captures, numeric ones averaged over seeds."""
-        per_seed = [self.of(task, seed, "capture") for seed in self.dataset.seeds]
+        per_seed = [self.descriptors(task, seed) for seed in self.dataset.seeds]
         merged: Descriptors = {}
         for name in per_seed[0]:
             values = [described[name] for described in per_seed if name in described]
@@ -128,12 +128,12 @@ def spreads(described: Iterable[Descriptors]) -> dict[str, float]:
 
 def evidence_of(
     tasks: Sequence[TaskOutcomes],
-    descriptions: Descriptions,
+    measurements: Measurements,
     neighbours: int,
     shrinkage: float,
     provenance: Provenance,
 ) -> Evidence:
-    described = {task.name: descriptions.averaged(task.name) for task in tasks}
+    described = {task.name: measurements.averaged(task.name) for task in tasks}
     return Evidence(
         provenance=provenance,
         grid=list(scoring.GRID_KEYS),
@@ -155,26 +155,35 @@ def evidence_of(
     )
 
 
-def advise_keys(evidence: Evidence, query: Descriptors, candidates: Sequence[str], budget: int) -> list[str]:
-    """The plan's configuration keys for a query: nearest tasks, their weights, the greedy plan."""
-    allowed = [column for column, point in enumerate(evidence.points) if point.method in candidates]
-    weights = task_weights(evidence, nearest(evidence, query))
-    plan = greedy_plan(evidence.regret_matrix, weights, preference_order(evidence.points, allowed), budget)
-    return [evidence.grid[step.column] for step in plan]
+def packaged_rules() -> dict[str, Any]:
+    """The packaged rule file's guardrails, explanations and constants (the evidence is the fit's)."""
+    return dict(yaml.safe_load(resources.files("optadvisor.rules").joinpath("default.yaml").read_text()))
 
 
-@dataclass(frozen=True)
-class Cell:
-    task: str
-    seed: int
-    budget: int
-    candidates: tuple[str, ...]
+def advise(
+    ruleset: RuleSet,
+    measurements: Measurements,
+    task: TaskOutcomes,
+    seed: int,
+    *,
+    mode: str,
+    budget: int,
+    candidates: Sequence[str],
+) -> list[str]:
+    """The plan the engine gives this cell, as the service would: the configuration of each run."""
+    request = RecommendationRequest(
+        profile=declared(task, budget),
+        framework="torch",
+        candidates=list(candidates),  # type: ignore[arg-type]
+    )
+    answer = recommend(request, ruleset, measurements.report(task.name, seed, mode))
+    return [run.configuration for run in answer.tuning_plan]
 
 
 def within_share(
-    evidence: Evidence,
+    ruleset: RuleSet,
     held_out: Sequence[TaskOutcomes],
-    descriptions: Descriptions,
+    measurements: Measurements,
     budgets: Sequence[int],
     seeds: Sequence[int],
 ) -> tuple[float, float]:
@@ -182,9 +191,10 @@ def within_share(
     within, gaps = [], []
     for task in held_out:
         for seed_index, seed in enumerate(seeds):
-            query = descriptions.of(task.name, seed, "capture")
             for budget in budgets:
-                keys = advise_keys(evidence, query, SIX, budget)
+                keys = advise(
+                    ruleset, measurements, task, seed, mode="capture", budget=budget, candidates=SIX
+                )
                 baselines: dict[str, float] = {
                     method: scoring.tuned(task, method, budget, seed_index) for method in SIX
                 }
@@ -197,10 +207,10 @@ def within_share(
 
 
 def fit(
-    tasks: Sequence[TaskOutcomes], descriptions: Descriptions, provenance: Provenance
+    tasks: Sequence[TaskOutcomes], measurements: Measurements, provenance: Provenance, rules: dict[str, Any]
 ) -> tuple[Evidence, dict[str, Any]]:
     """The evidence base of ``tasks``, its neighbour count and shrinkage chosen by inner
-    leave-one-family-out validation; also the selection table."""
+    leave-one-family-out validation of the engine under ``rules``; also the selection table."""
     families = sorted({task.family for task in tasks})
     table: dict[str, Any] = {}
     best: tuple[float, float, int, float] | None = None
@@ -210,9 +220,13 @@ def fit(
             for family in families:
                 inner = [task for task in tasks if task.family != family]
                 held_out = [task for task in tasks if task.family == family]
-                evidence = evidence_of(inner, descriptions, neighbours, shrinkage, provenance)
+                evidence = evidence_of(inner, measurements, neighbours, shrinkage, provenance)
                 share, gap = within_share(
-                    evidence, held_out, descriptions, SELECTION_BUDGETS, descriptions.dataset.seeds
+                    parse_ruleset(rules, evidence),
+                    held_out,
+                    measurements,
+                    SELECTION_BUDGETS,
+                    measurements.dataset.seeds,
                 )
                 within.append(share)
                 gaps.append(gap)
@@ -225,22 +239,25 @@ def fit(
                 best = score
     assert best is not None
     neighbours, shrinkage = -best[2], -best[3]
-    return evidence_of(tasks, descriptions, int(neighbours), float(shrinkage), provenance), table
+    return evidence_of(tasks, measurements, int(neighbours), float(shrinkage), provenance), table
 
 
-def provenance(held_out: Sequence[str] = ()) -> Provenance:
+def sources() -> tuple[str, str]:
+    """The hashes of the committed outcomes and captures."""
+    return file_hash(OUTCOMES_PATH), file_hash(CAPTURES_PATH)
+
+
+def provenance(hashes: tuple[str, str], held_out: Sequence[str] = ()) -> Provenance:
+    outcomes, captures = hashes
     return Provenance(
-        command=FIT_COMMAND,
-        outcomes=file_hash(OUTCOMES_PATH),
-        captures=file_hash(CAPTURES_PATH),
-        held_out_families=sorted(held_out),
+        command=FIT_COMMAND, outcomes=outcomes, captures=captures, held_out_families=sorted(held_out)
     )
 
 
 def fit_all(output: Path = EVIDENCE_PATH) -> Evidence:
     """Fit on every task of the committed dataset and write the packaged evidence file."""
     dataset = read_outcomes()
-    descriptions = Descriptions(dataset, read_captures())
-    evidence, _ = fit(list(dataset.tasks.values()), descriptions, provenance())
+    measurements = Measurements(dataset, read_captures())
+    evidence, _ = fit(list(dataset.tasks.values()), measurements, provenance(sources()), packaged_rules())
     output.write_text(evidence.model_dump_json(indent=1) + "\n")
     return evidence

@@ -25,10 +25,20 @@ import numpy as np
 
 from benchmarks.evidence import scoring
 from benchmarks.evidence.dataset import Dataset, Samples, TaskOutcomes, read_captures, read_outcomes
-from benchmarks.evidence.fit import MODES, SIX, Descriptions, advise_keys, fit, provenance
+from benchmarks.evidence.fit import (
+    MODES,
+    SIX,
+    Measurements,
+    advise,
+    fit,
+    packaged_rules,
+    provenance,
+    sources,
+)
 from benchmarks.evidence.generate import PREVIOUS_ADVICE_PATH
 from optadvisor.rules.evidence import Evidence, greedy_plan, preference_order
 from optadvisor.rules.grid import default_point
+from optadvisor.rules.ruleset import RuleSet, parse_ruleset
 
 BUDGETS = (1, 4, 16)
 CANDIDATE_SETS: dict[str, tuple[str, ...]] = {"four": ("adagrad", "rmsprop", "adadelta", "adam"), "six": SIX}
@@ -75,17 +85,19 @@ def strategies(
     budget: int,
     label: str,
     *,
-    evidence: Evidence,
-    descriptions: Descriptions,
+    ruleset: RuleSet,
+    measurements: Measurements,
     previous: Mapping[str, Mapping[str, list[str]]],
 ) -> dict[str, list[str]]:
     """Every strategy's configuration keys in one cell."""
     candidates = CANDIDATE_SETS[label]
     chosen: dict[str, list[str]] = {
-        f"advice:{mode}": advise_keys(evidence, descriptions.of(task.name, seed, mode), candidates, budget)
+        f"advice:{mode}": advise(
+            ruleset, measurements, task, seed, mode=mode, budget=budget, candidates=candidates
+        )
         for mode in MODES
     }
-    chosen["portfolio"] = portfolio_keys(evidence, candidates, budget)
+    chosen["portfolio"] = portfolio_keys(ruleset.evidence, candidates, budget)
     for method in candidates:
         chosen[f"default:{method}"] = [default_point(method).key]  # type: ignore[arg-type]
     for mode in MODES:
@@ -101,9 +113,11 @@ def validate(
     *,
     families: Iterable[str] | None = None,
     budgets: Sequence[int] = BUDGETS,
+    hashes: tuple[str, str] = ("", ""),
 ) -> dict[str, Any]:
     """The held-out table: per strategy, budget and candidate set, overall and per family."""
-    descriptions = Descriptions(dataset, captures)
+    measurements = Measurements(dataset, captures)
+    rules = packaged_rules()
     previous = previous_plans()
     everything = list(dataset.tasks.values())
     overall: dict[tuple[str, int, str], Tally] = {}
@@ -112,7 +126,8 @@ def validate(
     for family in sorted(families or {task.family for task in everything}):
         training = [task for task in everything if task.family != family]
         held_out = [task for task in everything if task.family == family]
-        evidence, selection = fit(training, descriptions, provenance(held_out=[family]))
+        evidence, selection = fit(training, measurements, provenance(hashes, held_out=[family]), rules)
+        ruleset = parse_ruleset(rules, evidence)
         folds[family] = {
             "neighbours": evidence.neighbours,
             "shrinkage": evidence.shrinkage,
@@ -128,8 +143,8 @@ def validate(
                             seed,
                             budget,
                             label,
-                            evidence=evidence,
-                            descriptions=descriptions,
+                            ruleset=ruleset,
+                            measurements=measurements,
                             previous=previous,
                         )
                         for strategy, keys in cell.items():
@@ -152,6 +167,6 @@ def validate(
 
 
 def main_validate(output: Path = RESULTS_DIR / "evidence_validation.json") -> dict[str, Any]:
-    result = validate(read_outcomes(), read_captures())
+    result = validate(read_outcomes(), read_captures(), hashes=sources())
     output.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
     return result

@@ -76,6 +76,23 @@ def test_attach_records_before_each_optimizer_step() -> None:
     assert capture.recorded == 3
 
 
+def test_every_kth_step_is_recorded_and_the_request_says_so(client_server: LiveServer) -> None:
+    model = _model()
+    capture = GradientCapture(model, steps=4, every=3)
+    norms = _train(model, capture, steps=15)
+    assert capture.recorded == 4
+    assert capture.done
+    # Calls 0, 3, 6 and 9 were recorded: the first layer is small enough to be recorded whole.
+    recorded = torch.tensor(capture.gradients()["0.weight"]["values"], dtype=torch.float64)
+    assert torch.linalg.vector_norm(recorded, dim=1).tolist() == pytest.approx(
+        [norms[i] for i in (0, 3, 6, 9)]
+    )
+    with OptadvisorClient(client_server.url, api_key="client-key") as client:
+        answer = capture.recommend(client, profile={"training_steps": 5000})
+    assert answer["measured"]["steps"] == 4
+    assert answer["measured"]["window_steps"] == 12
+
+
 def test_too_few_steps_are_refused() -> None:
     with pytest.raises(ValueError, match="steps"):
         GradientCapture(_model(), steps=1)
@@ -83,6 +100,8 @@ def test_too_few_steps_are_refused() -> None:
         GradientCapture(_model(), max_coordinates=0)
     with pytest.raises(ValueError, match="Invalid max_total_values: -5"):
         GradientCapture(_model(), max_total_values=-5)
+    with pytest.raises(ValueError, match="Invalid every: 0"):
+        GradientCapture(_model(), every=0)
     capture = GradientCapture(_model(), steps=4)
     with pytest.raises(ValueError, match="recorded"):
         capture.gradients()

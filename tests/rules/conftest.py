@@ -10,12 +10,15 @@ from optadvisor.rules import RuleSet, load_ruleset
 # A dense, stationary, well-behaved stream: the figures a profile of i.i.d. N(0, 0.01²) gradients gives.
 DENSE_STATIONARY: dict[str, Any] = {
     "steps": 240,
+    "window_steps": 240,
     "coordinates": 4096,
     "sparsity": 0.0,
     "nonzero_frequency_p10": 1.0,
     "nonzero_frequency_median": 1.0,
     "nonzero_frequency_p90": 1.0,
+    "silent_coordinate_fraction": 0.0,
     "rare_coordinate_fraction": 0.0,
+    "intermittent_coordinate_fraction": 0.0,
     "nonstationarity": 0.05,
     "drift_timescale_steps": None,
     "scale_spread_decades": 0.1,

@@ -7,7 +7,7 @@ from optadvisor.rules.features import Features
 
 
 def _features(**values: float | str | bool) -> Features:
-    return Features(values=values, origins=dict.fromkeys(values, "declared"), assumptions=())
+    return Features(values=values, origins=dict.fromkeys(values, "declared"), assumptions=(), measured=None)
 
 
 SPARSE = Comparison(feature="sparsity", op=">=", value=0.5)

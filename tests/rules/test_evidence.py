@@ -1,0 +1,91 @@
+"""The evidence base's pieces: validation, nearest tasks, weights and the greedy plan (properties)."""
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from optadvisor.rules.evidence import Evidence, greedy_plan, nearest, preference_order, task_weights
+from tests.rules import evidence_fixture
+
+
+def test_an_unknown_configuration_or_a_short_regret_row_is_refused() -> None:
+    good = evidence_fixture.evidence().model_dump()
+    with pytest.raises(ValidationError, match="unknown configuration"):
+        Evidence.model_validate({**good, "grid": ["adam:+9:0", *good["grid"][1:]]})
+    short = {**good, "tasks": [{**good["tasks"][0], "regret": good["tasks"][0]["regret"][:-1]}]}
+    with pytest.raises(ValidationError, match="regrets for"):
+        Evidence.model_validate(short)
+
+
+def test_nearest_keeps_every_task_tied_with_the_last_one() -> None:
+    evidence = evidence_fixture.evidence(neighbours=1)
+    # Only the family is declared: both recurrent tasks are at distance 0.
+    found = nearest(evidence, {"model_family": "rnn"})
+    assert sorted(n.task.name for n in found) == ["recurrent/a", "recurrent/b"]
+    assert all(n.distance == 0.0 for n in found)
+
+
+def test_an_unstated_flag_counts_as_its_default_when_the_request_states_it() -> None:
+    """A task nobody declared non-stationary is not as close to a declared drifting run as a drifting one."""
+    evidence = evidence_fixture.evidence(neighbours=2)
+    found = nearest(
+        evidence, {"model_family": "linear", "declared_nonstationarity": 1.0, "log_training_steps": 3.0}
+    )
+    assert {n.task.name for n in found} == {"drifting/a", "drifting/b"}
+
+
+@pytest.mark.parametrize("shrinkage", [0.0, 0.3, 1.0])
+def test_weights_sum_to_one_and_shrinkage_spreads_them(shrinkage: float) -> None:
+    evidence = evidence_fixture.evidence(neighbours=2, shrinkage=shrinkage)
+    weights = task_weights(evidence, nearest(evidence, {"model_family": "mlp"}))
+    assert weights.sum() == pytest.approx(1.0)
+    assert weights.min() == pytest.approx(shrinkage / len(evidence.tasks))
+
+
+def _random_regret(seed: int, tasks: int = 12, columns: int = 30) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(0.0, 1.0, (tasks, columns)) ** 3
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_each_run_of_a_greedy_plan_lowers_the_plan_regret_and_is_allowed(seed: int) -> None:
+    regret = _random_regret(seed)
+    weights = np.random.default_rng(seed + 100).dirichlet(np.ones(regret.shape[0]))
+    allowed = list(range(0, regret.shape[1], 2))
+    plan = greedy_plan(regret, weights, allowed, budget=8)
+    assert [step.column for step in plan] == list(dict.fromkeys(step.column for step in plan))
+    assert all(step.column in allowed for step in plan)
+    values = [step.plan_regret for step in plan]
+    assert values == sorted(values, reverse=True)
+    assert values[-1] == pytest.approx(float(weights @ regret[:, [s.column for s in plan]].min(axis=1)))
+    # The first run is the single best allowed column.
+    assert plan[0].plan_regret == pytest.approx(min(float(weights @ regret[:, c]) for c in allowed))
+
+
+def test_a_plan_is_the_prefix_of_a_longer_plan() -> None:
+    regret = _random_regret(7)
+    weights = np.full(regret.shape[0], 1 / regret.shape[0])
+    allowed = list(range(regret.shape[1]))
+    long = [step.column for step in greedy_plan(regret, weights, allowed, budget=10)]
+    for budget in (1, 4):
+        assert [step.column for step in greedy_plan(regret, weights, allowed, budget)] == long[:budget]
+
+
+def test_a_plan_stops_when_no_run_improves_any_task_and_honours_a_forced_first() -> None:
+    regret = np.array([[0.0, 0.5, 1.0], [0.0, 0.5, 1.0]])
+    weights = np.array([0.5, 0.5])
+    assert [step.column for step in greedy_plan(regret, weights, [0, 1, 2], budget=3)] == [0]
+    forced = greedy_plan(regret, weights, [0, 1, 2], budget=3, first=1)
+    assert [step.column for step in forced] == [1, 0]
+
+
+def test_equal_evidence_goes_to_the_configuration_nearest_the_defaults() -> None:
+    evidence = evidence_fixture.evidence()
+    columns = [evidence.grid.index(key) for key in ("adam:+2:1", "adam:+0:0", "adam:-1:0")]
+    assert [evidence.grid[c] for c in preference_order(evidence.points, columns)] == [
+        "adam:+0:0",
+        "adam:-1:0",
+        "adam:+2:1",
+    ]
+    regret = np.zeros((2, len(evidence.grid)))
+    plan = greedy_plan(regret, np.array([0.5, 0.5]), preference_order(evidence.points, columns), budget=1)
+    assert evidence.grid[plan[0].column] == "adam:+0:0"
