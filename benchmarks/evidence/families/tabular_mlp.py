@@ -95,7 +95,10 @@ class TabularMLP:
         permutation = rng.permutation(len(y))
         cut = int(0.75 * len(y))
         train, test = permutation[:cut], permutation[cut:]
-        mean, std = x[train].mean(axis=0), x[train].std(axis=0) + 1e-6
+        mean, std = x[train].mean(axis=0), x[train].std(axis=0)
+        # A feature constant on the training split (a digits pixel that is always blank there) keeps its
+        # scale: dividing by its ~0 spread would blow the held-out values up by orders of magnitude.
+        std = np.where(std < 1e-3, 1.0, std)
         standard = (x - mean) / std
         order = rng.integers(0, len(train), (self.steps, self.batch_size))
         return Split(

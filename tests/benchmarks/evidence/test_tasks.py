@@ -8,7 +8,7 @@ import torch
 from torch.func import functional_call, grad_and_value, stack_module_state, vmap
 
 from benchmarks.evidence.families import all_tasks, families
-from benchmarks.evidence.generate import run_config
+from benchmarks.evidence.generate import UNTRAINED, run_config
 from benchmarks.evidence.task import Task
 from benchmarks.evidence.trainer import capture, train_configs
 from optadvisor.rules.grid import default_point
@@ -63,6 +63,19 @@ def test_default_configs_train_a_few_steps_and_score_finite(task: Task) -> None:
     assert len(results) == 4
     for result in results.values():
         assert result.metric is not None and math.isfinite(result.metric)
+
+
+@pytest.mark.parametrize("task", TASKS, ids=IDS)
+def test_the_untrained_model_scores_on_held_out_data_as_on_training_data(task: Task) -> None:
+    """A held-out set prepared unlike the training set (say, standardised by a spread of ~0) shows up as an
+    untrained model scoring far worse on it than on the training batches."""
+    results = train_configs(task, [UNTRAINED], (0, 1), steps=1)
+    for seed in (0, 1):
+        result = results[(UNTRAINED.key, seed)]
+        first_score = result.curve[0]
+        assert result.metric is not None and first_score is not None
+        if task.holdout(task.data(seed)) is not None:
+            assert result.metric <= 3.0 * abs(first_score) + 1.0, (seed, result.metric, first_score)
 
 
 @pytest.mark.parametrize("task", TASKS, ids=IDS)
