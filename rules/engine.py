@@ -23,6 +23,7 @@ from optadvisor.rules.evidence import (
     Matrix,
     Neighbour,
     PlanStep,
+    baseline_regret,
     greedy_plan,
     nearest,
     preference_order,
@@ -66,6 +67,7 @@ class Limits:
     fired: list[Guardrail]
     ignored: bool  # every candidate was excluded, so the guardrails were set aside
     allowed: list[int]
+    baseline: Matrix  # per task: the regret of the candidates tuned with the budget
 
 
 def _evidence_items(guidance: Explanation | Guardrail, features: Features) -> dict[str, object]:
@@ -95,7 +97,7 @@ def _similar(evidence: Evidence, features: Features, request: RecommendationRequ
     return Similar(neighbours, task_weights(evidence, neighbours), [rows[n.task.name] for n in neighbours])
 
 
-def _limits(ruleset: RuleSet, features: Features, request: RecommendationRequest) -> Limits:
+def _limits(ruleset: RuleSet, features: Features, request: RecommendationRequest, budget: int) -> Limits:
     fired = [guardrail for guardrail in ruleset.guardrails if evaluate(guardrail.condition, features) is True]
     excluded = {method for guardrail in fired for method in guardrail.excludes}
     methods = [method for method in request.candidates if method not in excluded]
@@ -104,7 +106,8 @@ def _limits(ruleset: RuleSet, features: Features, request: RecommendationRequest
         methods = list(request.candidates)
     points = ruleset.evidence.points
     allowed = [column for column, point in enumerate(points) if point.method in methods]
-    return Limits(methods, fired, ignored, preference_order(points, allowed))
+    baseline = baseline_regret(ruleset.evidence, request.candidates, budget)
+    return Limits(methods, fired, ignored, preference_order(points, allowed), baseline)
 
 
 def _column(evidence: Evidence, point: ConfigPoint) -> int:
@@ -119,7 +122,8 @@ def _support(regret: Matrix, rows: Sequence[int], column: int, reference: int) -
 def _plan(ruleset: RuleSet, similar: Similar, limits: Limits, runs: int) -> tuple[list[PlanStep], str | None]:
     """The greedy plan; its first run moved nearer the default when the departure lacks support."""
     evidence, regret = ruleset.evidence, ruleset.evidence.regret_matrix
-    plan = greedy_plan(regret, similar.weights, limits.allowed, runs)
+    penalty = evidence.baseline_penalty
+    plan = greedy_plan(regret, similar.weights, limits.baseline, limits.allowed, runs, penalty=penalty)
     point = evidence.points[plan[0].column]
     if abs(point.lr_step) < _FAR_FROM_DEFAULT_STEPS:
         return plan, None
@@ -137,7 +141,10 @@ def _plan(ruleset: RuleSet, similar: Similar, limits: Limits, runs: int) -> tupl
         f"{support:.0%} of the similar tasks (a departure of more than 3x needs "
         f"{ruleset.constants.departure_support:.0%}): the recommendation stays within 3x of a default"
     )
-    return greedy_plan(regret, similar.weights, limits.allowed, runs, first=first), note
+    moved = greedy_plan(
+        regret, similar.weights, limits.baseline, limits.allowed, runs, penalty=penalty, first=first
+    )
+    return moved, note
 
 
 def _describe_point(point: ConfigPoint) -> str:
@@ -256,8 +263,9 @@ def _tuning_runs(evidence: Evidence, plan: list[PlanStep], framework: Framework)
                 method=point.method,
                 kwargs=framework_kwargs(point.method, framework, point.settings()),
                 configuration=point.key,
-                reason=f"{what}: {_describe_point(point)}; expected shortfall of the best run so far "
-                f"{step.plan_regret:.1%} on the similar tasks",
+                reason=f"{what}: {_describe_point(point)}; on the similar tasks the best run so far falls "
+                f"{step.regret:.1%} short of the best result on average, {step.shortfall:.1%} short of "
+                "tuning the candidates with this budget",
             )
         )
     return runs
@@ -270,8 +278,8 @@ def recommend(
     constants, evidence = ruleset.constants, ruleset.evidence
     features = build_features(request.profile, measured, constants.assumed_tuning_budget)
     similar = _similar(evidence, features, request)
-    limits = _limits(ruleset, features, request)
     budget = int(features.values["tuning_budget"])
+    limits = _limits(ruleset, features, request, budget)
     plan, moved = _plan(ruleset, similar, limits, min(budget, constants.max_plan_runs))
     winner_column = plan[0].column
     winner = evidence.points[winner_column]

@@ -10,13 +10,13 @@ fit``) with its provenance, and read here; nothing in it is edited by hand.
 Advice from it: the tasks most similar to a request (``neighbours``) are weighted, with a share of the
 weight spread over every task (``shrinkage``) so that sparse evidence falls back to what works everywhere;
 the tuning plan is then built greedily (TaskSet's ordered list, Metz et al. 2020): each next run is the
-configuration that most lowers the weighted regret of the best run so far.
+configuration that most lowers how far the best run so far falls behind tuning the candidate methods with
+the same budget, on the weighted tasks.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from importlib import resources
 from typing import Annotated
 
 import numpy as np
@@ -31,7 +31,6 @@ Matrix = npt.NDArray[np.float64]
 Regret = Annotated[float, Field(ge=0.0, le=1.0)]
 # A configuration counts as matching a task's best when its regret is at most this: 5% of the reference.
 WITHIN = 0.05
-EVIDENCE_FILE = "evidence.json"
 # Weight of the all-tasks mean in a greedy plan's objective: far below any weight a fit can give, so it
 # only decides between columns the weighted tasks cannot tell apart.
 _TIE_BREAK = 1e-6
@@ -70,6 +69,11 @@ class Evidence(BaseModel):
     neighbours: int = Field(ge=1, description="How many most similar tasks a request is advised from.")
     shrinkage: float = Field(
         ge=0.0, le=1.0, description="Share of the weight spread evenly over all tasks instead."
+    )
+    baseline_penalty: float = Field(
+        ge=0.0,
+        description="How much more a plan's shortfall behind the tuned baselines counts than its regret: "
+        "a plan is chosen for low regret, with falling behind what tuning would give penalised on top.",
     )
     tasks: list[EvidenceTask] = Field(min_length=1)
 
@@ -127,57 +131,88 @@ def task_weights(evidence: Evidence, neighbours: Sequence[Neighbour]) -> Matrix:
     return weights
 
 
+def expected_best_of(sorted_worst_first: Matrix, draws: int) -> Matrix:
+    """Expected lowest of `draws` uniform draws with replacement from each row (rows sorted worst first):
+    Dodge et al. 2019's expected maximum, for values where lower is better."""
+    count = sorted_worst_first.shape[-1]
+    ranks = np.arange(1, count + 1) / count
+    chances = ranks**draws - (ranks - 1.0 / count) ** draws
+    expected: Matrix = sorted_worst_first @ chances
+    return expected
+
+
+def baseline_regret(evidence: Evidence, candidates: Sequence[str], budget: int) -> Matrix:
+    """Per task, the regret of the best candidate method tuned with `budget` runs: its defaults at 1, the
+    expected best of `budget` draws from its grid configurations beyond (as the validation scores it)."""
+    regret = evidence.regret_matrix
+    per_method = []
+    for method in candidates:
+        columns = [column for column, point in enumerate(evidence.points) if point.method == method]
+        if budget == 1:
+            default = next(c for c in columns if evidence.points[c].is_default)
+            per_method.append(regret[:, default])
+        else:
+            per_method.append(expected_best_of(-np.sort(-regret[:, columns], axis=1), budget))
+    baseline: Matrix = np.min(per_method, axis=0)
+    return baseline
+
+
 @dataclass(frozen=True)
 class PlanStep:
-    """One run of a greedy plan: its column and the weighted regret of the plan's best run after it."""
+    """One run of a greedy plan: its column, and after it the weighted regret of the plan's best run so
+    far and its weighted shortfall behind the tuned baselines."""
 
     column: int
-    plan_regret: float
+    regret: float
+    shortfall: float
 
 
 def greedy_plan(
-    regret: Matrix, weights: Matrix, allowed: Sequence[int], budget: int, first: int | None = None
+    regret: Matrix,
+    weights: Matrix,
+    baseline: Matrix,
+    allowed: Sequence[int],
+    budget: int,
+    *,
+    penalty: float = 1.0,
+    first: int | None = None,
 ) -> list[PlanStep]:
-    """At most `budget` columns of `regret`, each the allowed one that most lowers the weighted regret
-    of the best run so far; it stops early once no column lowers it on any task. Between columns equally
-    good under `weights`, the one better over all tasks alike wins, then the earlier entry of `allowed`,
-    so callers order it by preference (e.g. nearest to the defaults first). `first`, when given, is taken
-    first whatever its value."""
+    """At most `budget` columns of `regret`: each the allowed one that most lowers the weighted regret of
+    the best run so far plus `penalty` times its shortfall behind `baseline` (per task, what tuning the
+    candidates with the same budget gives). It stops early once no column helps any task. Between columns
+    equally good under `weights`, the one with the lower mean regret over all tasks wins, then the earlier
+    entry of `allowed`, so callers order it by preference (e.g. nearest to the defaults first). `first`,
+    when given, is taken first whatever its value."""
     columns = np.asarray(allowed, dtype=np.int64)
     best_so_far = np.ones(regret.shape[0])
+    tasks = len(weights)
+
+    def objective(plans: Matrix) -> Matrix:
+        # The plain mean regret over all tasks only breaks ties of the weighted objective.
+        behind = np.maximum(plans - baseline[:, None], 0.0)
+        value: Matrix = weights @ (plans + penalty * behind) + _TIE_BREAK * plans.mean(axis=0)
+        return value
+
+    def step(column: int, plan: Matrix) -> PlanStep:
+        return PlanStep(column, float(weights @ plan), float(weights @ np.maximum(plan - baseline, 0.0)))
+
     plan: list[PlanStep] = []
     if first is not None:
         best_so_far = np.minimum(best_so_far, regret[:, first])
-        plan.append(PlanStep(first, float(weights @ best_so_far)))
+        plan.append(step(first, best_so_far))
         columns = columns[columns != first]
-    # Lexicographic: the weighted value first, the plain mean only to break its ties.
-    scoring = weights + _TIE_BREAK / len(weights)
-    current = float(scoring @ best_so_far)
+    current = float(objective(best_so_far[:, None])[0])
     for _ in range(min(budget - len(plan), len(columns))):
         plans = np.minimum(best_so_far[:, None], regret[:, columns])
-        values = scoring @ plans
+        values = objective(plans)
         pick = int(np.argmin(values))
-        if plan and values[pick] >= current - _TIE_BREAK * 1e-6:
+        if plan and values[pick] >= current - _TIE_BREAK * 1e-6 / tasks:
             break
-        column = int(columns[pick])
         best_so_far = plans[:, pick]
         current = float(values[pick])
-        plan.append(PlanStep(column, float(weights @ best_so_far)))
+        plan.append(step(int(columns[pick]), best_so_far))
         columns = np.delete(columns, pick)
     return plan
-
-
-def load_evidence(path: str | None = None) -> Evidence:
-    """The packaged evidence base (or the file at `path`)."""
-    try:
-        if path is None:
-            text = resources.files("optadvisor.rules").joinpath(EVIDENCE_FILE).read_text(encoding="utf-8")
-        else:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-    except OSError as error:
-        raise RuleSetError(f"cannot read evidence file {path or EVIDENCE_FILE}: {error}") from error
-    return Evidence.model_validate_json(text)
 
 
 def preference_order(points: Sequence[ConfigPoint], allowed: Sequence[int]) -> list[int]:

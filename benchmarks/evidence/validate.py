@@ -36,7 +36,7 @@ from benchmarks.evidence.fit import (
     sources,
 )
 from benchmarks.evidence.generate import PREVIOUS_ADVICE_PATH
-from optadvisor.rules.evidence import Evidence, greedy_plan, preference_order
+from optadvisor.rules.evidence import Evidence, baseline_regret, greedy_plan, preference_order
 from optadvisor.rules.grid import default_point
 from optadvisor.rules.ruleset import RuleSet, parse_ruleset
 
@@ -71,7 +71,15 @@ def portfolio_keys(evidence: Evidence, candidates: Sequence[str], budget: int) -
     """The fixed portfolio: the greedy plan with every training task weighted alike."""
     allowed = [column for column, point in enumerate(evidence.points) if point.method in candidates]
     weights = np.full(len(evidence.tasks), 1.0 / len(evidence.tasks))
-    plan = greedy_plan(evidence.regret_matrix, weights, preference_order(evidence.points, allowed), budget)
+    baseline = baseline_regret(evidence, candidates, budget)
+    plan = greedy_plan(
+        evidence.regret_matrix,
+        weights,
+        baseline,
+        preference_order(evidence.points, allowed),
+        budget,
+        penalty=evidence.baseline_penalty,
+    )
     return [evidence.grid[step.column] for step in plan]
 
 

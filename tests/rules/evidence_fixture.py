@@ -80,13 +80,14 @@ _TASKS: list[tuple[str, str, dict[str, float | str], dict[str, float]]] = [
 ]
 
 
-def evidence(neighbours: int = 2, shrinkage: float = 0.0) -> Evidence:
+def evidence(neighbours: int = 2, shrinkage: float = 0.0, baseline_penalty: float = 1.0) -> Evidence:
     return Evidence(
         provenance=Provenance(command="test", outcomes="none", captures="none", held_out_families=[]),
         grid=KEYS,
         spreads={"log_training_steps": 0.3, "sparsity": 0.4, "convex": 0.5, "declared_nonstationarity": 0.5},
         neighbours=neighbours,
         shrinkage=shrinkage,
+        baseline_penalty=baseline_penalty,
         tasks=[
             EvidenceTask(
                 name=name,

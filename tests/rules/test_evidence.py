@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from optadvisor.rules.evidence import Evidence, greedy_plan, nearest, preference_order, task_weights
+from optadvisor.rules.evidence import (
+    Evidence,
+    baseline_regret,
+    expected_best_of,
+    greedy_plan,
+    nearest,
+    preference_order,
+    task_weights,
+)
 from tests.rules import evidence_fixture
 
 
@@ -51,30 +59,32 @@ def test_each_run_of_a_greedy_plan_lowers_the_plan_regret_and_is_allowed(seed: i
     regret = _random_regret(seed)
     weights = np.random.default_rng(seed + 100).dirichlet(np.ones(regret.shape[0]))
     allowed = list(range(0, regret.shape[1], 2))
-    plan = greedy_plan(regret, weights, allowed, budget=8)
+    plan = greedy_plan(regret, weights, np.zeros(len(weights)), allowed, budget=8)
     assert [step.column for step in plan] == list(dict.fromkeys(step.column for step in plan))
     assert all(step.column in allowed for step in plan)
-    values = [step.plan_regret for step in plan]
+    values = [step.regret for step in plan]
     assert values == sorted(values, reverse=True)
     assert values[-1] == pytest.approx(float(weights @ regret[:, [s.column for s in plan]].min(axis=1)))
     # The first run is the single best allowed column.
-    assert plan[0].plan_regret == pytest.approx(min(float(weights @ regret[:, c]) for c in allowed))
+    assert plan[0].regret == pytest.approx(min(float(weights @ regret[:, c]) for c in allowed))
 
 
 def test_a_plan_is_the_prefix_of_a_longer_plan() -> None:
     regret = _random_regret(7)
     weights = np.full(regret.shape[0], 1 / regret.shape[0])
     allowed = list(range(regret.shape[1]))
-    long = [step.column for step in greedy_plan(regret, weights, allowed, budget=10)]
+    zero = np.zeros(len(weights))
+    long = [step.column for step in greedy_plan(regret, weights, zero, allowed, budget=10)]
     for budget in (1, 4):
-        assert [step.column for step in greedy_plan(regret, weights, allowed, budget)] == long[:budget]
+        assert [step.column for step in greedy_plan(regret, weights, zero, allowed, budget)] == long[:budget]
 
 
 def test_a_plan_stops_when_no_run_improves_any_task_and_honours_a_forced_first() -> None:
     regret = np.array([[0.0, 0.5, 1.0], [0.0, 0.5, 1.0]])
     weights = np.array([0.5, 0.5])
-    assert [step.column for step in greedy_plan(regret, weights, [0, 1, 2], budget=3)] == [0]
-    forced = greedy_plan(regret, weights, [0, 1, 2], budget=3, first=1)
+    zero = np.zeros(2)
+    assert [step.column for step in greedy_plan(regret, weights, zero, [0, 1, 2], budget=3)] == [0]
+    forced = greedy_plan(regret, weights, zero, [0, 1, 2], budget=3, first=1)
     assert [step.column for step in forced] == [1, 0]
 
 
@@ -87,5 +97,39 @@ def test_equal_evidence_goes_to_the_configuration_nearest_the_defaults() -> None
         "adam:+2:1",
     ]
     regret = np.zeros((2, len(evidence.grid)))
-    plan = greedy_plan(regret, np.array([0.5, 0.5]), preference_order(evidence.points, columns), budget=1)
+    plan = greedy_plan(
+        regret, np.array([0.5, 0.5]), np.zeros(2), preference_order(evidence.points, columns), budget=1
+    )
     assert evidence.grid[plan[0].column] == "adam:+0:0"
+
+
+def test_the_plan_aims_at_the_tuned_baselines_not_at_the_grid_best() -> None:
+    """A column that matches each task's baseline everywhere beats one that is best on one task only."""
+    regret = np.array([[0.0, 0.10, 0.9], [0.9, 0.10, 0.0]])
+    baseline = np.array([0.1, 0.1])
+    weights = np.array([0.5, 0.5])
+    plan = greedy_plan(regret, weights, baseline, [0, 1, 2], budget=1, penalty=4.0)
+    assert plan[0].column == 1 and plan[0].shortfall == 0.0
+    # Without the penalty, regret alone: column 1 (0.10 everywhere) still beats 0.45 on average.
+    assert greedy_plan(regret, weights, baseline, [0, 1, 2], budget=1, penalty=0.0)[0].column == 1
+    lopsided = np.array([[0.0, 0.30], [0.2, 0.30]])
+    assert greedy_plan(lopsided, weights, baseline, [0, 1], budget=1, penalty=0.0)[0].column == 0
+    assert greedy_plan(lopsided, weights, np.array([0.0, 0.0]), [0, 1], budget=1, penalty=4.0)[0].column == 0
+    assert greedy_plan(lopsided, weights, np.array([0.3, 0.0]), [0, 1], budget=1, penalty=4.0)[0].column == 0
+
+
+def test_expected_best_of_draws_and_the_baseline_per_budget() -> None:
+    rows = np.array([[5.0, 3.0, 2.0, 1.0]])  # worst first
+    assert expected_best_of(rows, 1)[0] == pytest.approx(2.75)
+    assert expected_best_of(rows, 2)[0] == pytest.approx(
+        np.mean([min(a, b) for a in rows[0] for b in rows[0]])
+    )
+    evidence = evidence_fixture.evidence()
+    one = baseline_regret(evidence, ["adam", "rmsprop"], 1)
+    # dense/a: Adam's default 0.2, RMSprop's 0.3; recurrent/a: RMSprop's default is the best (0).
+    names = [task.name for task in evidence.tasks]
+    assert one[names.index("dense/a")] == pytest.approx(0.2)
+    assert one[names.index("recurrent/a")] == 0.0
+    # More draws from a method's grid never expect worse (budget 1 is the default, not a draw).
+    four, sixteen = (baseline_regret(evidence, ["adam", "rmsprop"], budget) for budget in (4, 16))
+    assert np.all(sixteen <= four + 1e-12)
