@@ -15,9 +15,10 @@ a fraction of torch's per-call dispatch and counts nonzeros far faster (see `_no
 """
 
 import math
+import sys
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 import torch
@@ -117,6 +118,12 @@ class _TensorRecorder:
         # The indices are in range by construction; the default mode="raise" copies `out` through a buffer.
         np.take(flat, views.index, out=views.values[step], mode="wrap")
 
+    def recorded_nothing(self, step: int) -> bool:
+        """Whether step `step` recorded only zeros (reads the small recorded row, and the exact count)."""
+        if self.index is not None and self.exact_aggregates:
+            return bool(self.nonzeros[step] == 0)
+        return not bool(self.values[step].any())
+
     def finite_steps(self, steps: int) -> torch.Tensor:
         """Whether each of the first `steps` rows, and its exact norm if recorded, is finite (bool, CPU)."""
         finite = torch.isfinite(self.values[:steps]).all(dim=1)
@@ -166,6 +173,8 @@ class GradientCapture:
             then span `steps * every` training steps, so the service can see slower drift, and the
             capture's cost is spread over more of the run. The requests say so (`recorded_every`).
         seed: seed of the coordinate subsets, so a rerun samples the same coordinates.
+        progress: report the steps recorded (at each quarter of `steps`) and what was sent on stderr;
+            False is silent.
         exact_aggregates: also record each subsampled tensor's exact per-step L2 norm and nonzero count
             (default). Each costs a pass over the whole gradient, most of the capture's overhead on a
             small model (benchmarks/README.md, capture_overhead); without them the profiler estimates
@@ -181,6 +190,7 @@ class GradientCapture:
         max_total_values: int = DEFAULT_MAX_TOTAL_VALUES,
         every: int = 1,
         seed: int = 0,
+        progress: bool = True,
         exact_aggregates: bool = True,
     ) -> None:
         if steps < 2:
@@ -200,6 +210,8 @@ class GradientCapture:
         self.every = every
         self.recorded = 0
         self.calls = 0  # record() calls so far, recorded or skipped
+        self._report: TextIO | None = sys.stderr if progress else None
+        self._warned = False
         largest = max(p.numel() for _, p in parameters) if exact_aggregates else 0
         flags = np.empty(min(largest, _COUNT_CHUNK), dtype=np.bool_)
         self._recorders = {
@@ -251,10 +263,39 @@ class GradientCapture:
         call, self.calls = self.calls, self.calls + 1
         if call % self.every:
             return True
+        if all(recorder.parameter.grad is None for recorder in self._recorders.values()):
+            self._warn_no_gradients("no parameter has a gradient")
         for recorder in self._recorders.values():
             recorder.record(self.recorded)
+        # Only the first recorded step is checked for all-zero gradients: the check reads the recorded rows
+        # back, which on a GPU would wait for the device every step.
+        if self.recorded == 0 and all(recorder.recorded_nothing(0) for recorder in self._recorders.values()):
+            self._warn_no_gradients("every gradient is exactly zero")
         self.recorded += 1
+        self._say_progress()
         return True
+
+    def _warn_no_gradients(self, what: str) -> None:
+        """Warn, once per capture, that a recorded step carries no gradient at all."""
+        if self._warned:
+            return
+        self._warned = True
+        names = list(self._recorders)
+        shown = ", ".join(repr(name) for name in names[:4]) + (
+            f", … ({len(names)} in all)" if len(names) > 4 else ""
+        )
+        warnings.warn(
+            f"record() at call {self.calls}: {what} ({shown}). Call record() after loss.backward() and "
+            "before optimizer.zero_grad(), or use attach(optimizer): such steps tell the service nothing.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+    def _say_progress(self) -> None:
+        quarter = max(1, self.steps // 4)
+        if self._report is not None and (self.recorded % quarter == 0 or self.recorded == self.steps):
+            span = f" (one step in {self.every})" if self.every > 1 else ""
+            print(f"optadvisor: recorded {self.recorded}/{self.steps} steps{span}", file=self._report)
 
     step = record
 
@@ -311,6 +352,21 @@ class GradientCapture:
                 raise ValueError(f"Parameter {name!r} holds non-finite values: the run has diverged")
         return samples
 
+    def _sent(self, samples: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Say what is about to be sent, then hand the samples on."""
+        if self._report is not None:
+            sampled = sum("total_coordinates" in sample for sample in samples.values())
+            exact = any("step_norms" in sample for sample in samples.values())
+            values = sum(len(sample["values"]) * len(sample["values"][0]) for sample in samples.values())
+            steps = len(next(iter(samples.values()))["values"])
+            print(
+                f"optadvisor: sending {steps} recorded steps (every {self.every}) of {len(samples)} tensors "
+                f"({len(samples) - sampled} whole, {sampled} as coordinate samples"
+                f"{' with exact norms and nonzero counts' if exact else ''}); {values:,} values",
+                file=self._report,
+            )
+        return samples
+
     def recommend(
         self,
         client: OptadvisorClient | str | None = None,
@@ -323,7 +379,7 @@ class GradientCapture:
         if isinstance(client, OptadvisorClient):
             return client.recommend(
                 profile,
-                gradients=self.gradients(),
+                gradients=self._sent(self.gradients()),
                 framework=framework,
                 candidates=candidates,
                 recorded_every=self.every,

@@ -1,6 +1,7 @@
 """GradientCapture: exact aggregates, fixed subsets, and a real training loop ending in a recommendation."""
 
 import json
+import warnings
 
 import pytest
 import torch
@@ -91,6 +92,54 @@ def test_every_kth_step_is_recorded_and_the_request_says_so(client_server: LiveS
         answer = capture.recommend(client, profile={"training_steps": 5000})
     assert answer["measured"]["steps"] == 4
     assert answer["measured"]["window_steps"] == 12
+
+
+def test_the_capture_says_what_it_sends(
+    client_server: LiveServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = _model()
+    capture = GradientCapture(model, steps=3, max_coordinates=1000)
+    _train(model, capture, steps=3)
+    with OptadvisorClient(client_server.url, api_key="client-key") as client:
+        capture.profile(client)
+    sent = capsys.readouterr().err.splitlines()[-1]
+    # Only 0.weight (6,144 values) exceeds 1,000 coordinates: 3 steps x (1,000 + 96 + 288 + 3) values.
+    assert sent == (
+        "optadvisor: sending 3 recorded steps (every 1) of 4 tensors (3 whole, 1 as coordinate samples with "
+        "exact norms and nonzero counts); 4,161 values"
+    )
+
+
+def test_recording_after_zero_grad_warns_at_once_naming_the_tensors() -> None:
+    """The most common mistake: record() after optimizer.zero_grad() sees no gradient, or only zeros."""
+    model = _model()
+    capture = GradientCapture(model, steps=5, progress=False)
+    model(torch.randn(4, 64)).sum().backward()
+    torch.optim.SGD(model.parameters(), lr=0.1).zero_grad(set_to_none=True)
+    with pytest.warns(
+        RuntimeWarning, match=r"no parameter has a gradient \('0.weight', '0.bias', '2.weight'"
+    ):
+        capture.record()
+    zeroed = GradientCapture(model, steps=5, progress=False)
+    model(torch.randn(4, 64)).sum().backward()
+    torch.optim.SGD(model.parameters(), lr=0.1).zero_grad(set_to_none=False)
+    with pytest.warns(RuntimeWarning, match="every gradient is exactly zero"):
+        zeroed.record()
+
+
+def test_a_correct_capture_warns_about_nothing_and_reports_its_progress(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    model = _model()
+    capture = GradientCapture(model, steps=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _train(model, capture, steps=8)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [f"optadvisor: recorded {n}/8 steps" for n in (2, 4, 6, 8)]
+    quiet = GradientCapture(model, steps=4, progress=False)
+    _train(model, quiet, steps=4)
+    assert capsys.readouterr().err == ""
 
 
 def test_too_few_steps_are_refused() -> None:
