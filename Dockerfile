@@ -18,7 +18,7 @@ COPY service ./service
 COPY client ./client
 # constraints.txt pins the CPU build of torch.
 RUN python3 -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-cache-dir -c constraints.txt . \
+    && /opt/venv/bin/pip install --no-cache-dir -c constraints.txt '.[server]' \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin optadvisor
 
 USER optadvisor

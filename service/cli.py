@@ -81,11 +81,14 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default: OPTADVISOR_PORT).")] = None,
 ) -> None:
     """Run the HTTP service under uvicorn, configured from OPTADVISOR_* variables."""
-    import uvicorn
-    from pydantic import ValidationError
+    try:
+        import uvicorn
+        from pydantic import ValidationError
 
-    from optadvisor.rules import RuleSetError, load_ruleset
-    from optadvisor.service.settings import Settings
+        from optadvisor.rules import RuleSetError, load_ruleset
+        from optadvisor.service.settings import Settings
+    except ImportError as error:
+        _fail(f"the server is not installed ({error.name} is missing): pip install 'optadvisor[server]'")
 
     try:
         settings = Settings()

@@ -1,13 +1,17 @@
-"""The built wheel installs one import name, `optadvisor`, and the client, the CLI and the service start
-from it in a virtual environment that has never seen this checkout.
+"""The built wheel installs one import name, `optadvisor`; with the `server` extra the service, the CLI and
+the client start from it, and the base install alone is a client that needs no server packages.
 
-The new environment borrows the test environment's third-party packages through a path file (so the test
-needs no network and no second torch install), but not this checkout: the path file adds a plain directory,
-which does not run the editable install's import hook.
+The new environments borrow third-party packages from this test environment (no network, no second torch
+install), never this checkout: the full one through a path file to site-packages (a plain directory, so
+the editable install's import hook does not run), the client-only one through links to exactly the
+distributions the base requirements pull in, so an import of anything else fails there as it would in a
+training environment that installed only the base package.
 """
 
+import importlib.metadata
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -16,32 +20,36 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 from benchmarks.server import stop, wait_until_ready
 from tests.service.live_server import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SUBPACKAGES = {"client", "optimizers", "profiler", "rules", "service"}
+SERVER_ONLY = ("fastapi", "uvicorn", "starlette", "prometheus_client", "yaml", "torch", "pydantic")
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Built from a copy of the tracked files, so no build/ directory lands in the checkout.
+    source = tmp_path_factory.mktemp("source") / "optadvisor"
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=REPO_ROOT, check=True, capture_output=True, text=True
+    ).stdout.split("\0")
+    for name in filter(None, tracked):
+        target = source / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        origin = REPO_ROOT / name
+        if origin.is_symlink():
+            target.symlink_to(os.readlink(origin))
+        elif origin.exists():
+            shutil.copy2(origin, target)
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            out,
-            REPO_ROOT,
-        ],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", out, source],
         check=True,
         capture_output=True,
     )
@@ -49,49 +57,81 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
-@pytest.fixture(scope="module")
-def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    root = tmp_path_factory.mktemp("venv")
+def _new_venv(root: Path, wheel: Path, borrowed: Path) -> Path:
     subprocess.run([sys.executable, "-m", "venv", root], check=True)
-    python = root / "bin" / "python"
     site = subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        [root / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         check=True,
         capture_output=True,
         text=True,
     ).stdout.strip()
-    (Path(site) / "borrowed_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    (Path(site) / "borrowed_dependencies.pth").write_text(f"{borrowed}\n")
     subprocess.run(
-        [python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", wheel],
+        [root / "bin" / "python", "-m", "pip", "install", "-q", "--no-deps", "--no-index", wheel],
         check=True,
         capture_output=True,
     )
-    yield root
+    return root
 
 
-def run_in(venv: Path, *args: str | Path) -> str:
-    """Run a command from the new environment, outside the checkout, and return its output."""
-    result = subprocess.run(
+@pytest.fixture(scope="module")
+def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    yield _new_venv(tmp_path_factory.mktemp("venv"), wheel, Path(sysconfig.get_paths()["purelib"]))
+
+
+def _base_closure() -> set[str]:
+    """The distributions the package's base requirements pull in, transitively (no extras)."""
+    found: set[str] = set()
+    pending = [
+        Requirement(text) for text in importlib.metadata.requires("optadvisor") or [] if "extra ==" not in text
+    ]
+    while pending:
+        requirement = pending.pop()
+        if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+            continue
+        distribution = importlib.metadata.distribution(requirement.name)
+        name = distribution.metadata["Name"].lower()
+        if name in found:
+            continue
+        found.add(name)
+        pending.extend(Requirement(text) for text in distribution.requires or [])
+    return found
+
+
+@pytest.fixture(scope="module")
+def client_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    borrowed = tmp_path_factory.mktemp("client-packages")
+    site = Path(sysconfig.get_paths()["purelib"])
+    for name in _base_closure():
+        for file in importlib.metadata.distribution(name).files or []:
+            top = Path(file).parts[0]
+            if top.endswith(".dist-info") or top == ".." or (borrowed / top).exists():
+                continue
+            (borrowed / top).symlink_to(site / top)
+    yield _new_venv(tmp_path_factory.mktemp("client-venv"), wheel, borrowed)
+
+
+def run_in(venv: Path, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run a command from the new environment, outside the checkout."""
+    return subprocess.run(
         [str(arg) for arg in args],
         cwd=venv,
         env={**os.environ, "PATH": f"{venv / 'bin'}:{os.environ['PATH']}"},
-        check=True,
+        check=check,
         capture_output=True,
         text=True,
     )
-    return result.stdout
 
 
 def test_the_wheel_holds_one_top_level_package(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
-        top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+    top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert top_level == {"optadvisor"}
-    assert {
-        name.split("/")[1] for name in names if name.count("/") >= 2 and name.startswith("optadvisor/")
-    } >= (SUBPACKAGES)
-    assert "optadvisor/rules/default.yaml" in names
-    assert "optadvisor/py.typed" in names
+    assert {name.split("/")[1] for name in names if name.count("/") >= 2 and name.startswith("optadvisor/")} >= (
+        SUBPACKAGES
+    )
+    assert {"optadvisor/rules/default.yaml", "optadvisor/rules/evidence.json", "optadvisor/py.typed"} <= set(names)
 
 
 def test_installed_modules_come_from_the_wheel_and_no_generic_name_is_importable(venv: Path) -> None:
@@ -100,13 +140,13 @@ def test_installed_modules_come_from_the_wheel_and_no_generic_name_is_importable
         "print(json.dumps({'file': optadvisor.rules.__file__, 'generic': "
         f"[n for n in {sorted(SUBPACKAGES)!r} if importlib.util.find_spec(n)]}}))"
     )
-    found = json.loads(run_in(venv, venv / "bin" / "python", "-c", probe))
+    found = json.loads(run_in(venv, venv / "bin" / "python", "-c", probe).stdout)
     assert found["file"].startswith(str(venv)), found
     assert found["generic"] == []
 
 
 def test_the_service_the_cli_and_the_client_run_from_the_wheel(venv: Path, tmp_path: Path) -> None:
-    assert "serve" in run_in(venv, venv / "bin" / "optadvisor", "--help")
+    assert "serve" in run_in(venv, venv / "bin" / "optadvisor", "--help").stdout
     port = free_port()
     log_path = tmp_path / "server.log"
     with log_path.open("wb") as log:
@@ -120,13 +160,27 @@ def test_the_service_the_cli_and_the_client_run_from_the_wheel(venv: Path, tmp_p
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(url, process, lambda: log_path.read_text(errors="replace"), timeout=90)
-        assert "rmsprop" in run_in(venv, venv / "bin" / "optadvisor", "optimizers", "--url", url)
+        assert "rmsprop" in run_in(venv, venv / "bin" / "optadvisor", "optimizers", "--url", url).stdout
         asked = (
             "import json, sys; from optadvisor.client import OptadvisorClient; "
             "print(json.dumps(OptadvisorClient(sys.argv[1]).recommend({'training_steps': 1000})))"
         )
-        answer = json.loads(run_in(venv, venv / "bin" / "python", "-c", asked, url))
+        answer = json.loads(run_in(venv, venv / "bin" / "python", "-c", asked, url).stdout)
         assert answer["method"] in {"adagrad", "rmsprop", "adadelta", "adam", "adamw", "sgd"}
         assert answer["configs"]["torch"]["code"]
     finally:
         stop(process, timeout=20)
+
+
+def test_the_base_install_is_a_client_without_server_packages(client_venv: Path) -> None:
+    python = client_venv / "bin" / "python"
+    probe = (
+        "import importlib.util, json, optadvisor.client; "
+        f"print(json.dumps([n for n in {list(SERVER_ONLY)!r} if importlib.util.find_spec(n)]))"
+    )
+    assert json.loads(run_in(client_venv, python, "-c", probe).stdout) == []
+    assert "recommend" in run_in(client_venv, client_venv / "bin" / "optadvisor", "--help").stdout
+    refused = run_in(client_venv, client_venv / "bin" / "optadvisor", "serve", check=False)
+    assert refused.returncode != 0
+    assert "pip install 'optadvisor[server]'" in refused.stderr + refused.stdout
+    assert "Traceback" not in refused.stderr
