@@ -22,10 +22,11 @@ def zipf_probabilities(count: int, exponent: float) -> np.ndarray:
     return np.asarray(weights / weights.sum())
 
 
-def standardise(train: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
-    """``train`` and ``others`` scaled by the training rows' per-column mean and standard deviation (the
-    held-out rows never inform the scaling, as in a real pipeline)."""
-    mean, std = train.mean(axis=0), train.std(axis=0) + 1e-6
+def standardise(train: np.ndarray, *others: np.ndarray, axis: int | None = 0) -> tuple[np.ndarray, ...]:
+    """``train`` and ``others`` scaled by the training rows' mean and standard deviation (the held-out rows
+    never inform the scaling, as in a real pipeline): per column by default, over all values with
+    ``axis=None`` (images, whose border pixels barely vary)."""
+    mean, std = train.mean(axis=axis), train.std(axis=axis) + 1e-6
     return tuple(((array - mean) / std).astype(np.float32) for array in (train, *others))
 
 
