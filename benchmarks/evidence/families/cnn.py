@@ -190,7 +190,7 @@ def tasks() -> list[SmallCNN]:
     return [
         SmallCNN("digits", 8, 2, "stride", 0.0, 0.1, 32, 500),
         SmallCNN("digits", 4, 2, "pool", 0.0, 0.2, 8, 500),
-        SmallCNN("shapes", 6, 3, "stride", 0.3, 0.05, 8, 400),
+        SmallCNN("shapes", 6, 3, "stride", 0.3, 0.05, 8, 300),
         SmallCNN("shapes", 4, 2, "stride", 0.4, 0.1, 16, 500),
-        SmallCNN("digits", 10, 4, "stride", 0.0, 0.1, 16, 250),
+        SmallCNN("digits", 8, 4, "stride", 0.0, 0.1, 16, 400),
     ]

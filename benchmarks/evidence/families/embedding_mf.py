@@ -151,7 +151,7 @@ class MatrixFactorisation:
 
 def tasks() -> list[MatrixFactorisation]:
     return [
-        MatrixFactorisation(500, 300, 8, 20_000, 1.0, 0.5, 0.05, 256, 600),
+        MatrixFactorisation(500, 300, 8, 20_000, 1.0, 0.5, 0.05, 256, 500),
         MatrixFactorisation(1000, 500, 6, 30_000, 1.2, 0.3, 0.02, 512, 300),
         MatrixFactorisation(200, 150, 4, 8_000, 0.8, 1.0, 0.1, 32, 1200),
         MatrixFactorisation(250, 150, 6, 6_000, 1.1, 0.5, 0.05, 8, 1500),

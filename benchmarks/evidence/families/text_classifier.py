@@ -148,6 +148,6 @@ def tasks() -> list[TextClassifier]:
         TextClassifier(2000, 1.0, 20, 6, 32, 32, 400),
         TextClassifier(4000, 1.2, 12, 4, 16, 64, 250),
         TextClassifier(8000, 0.9, 24, 4, 32, 16, 200),
-        TextClassifier(1000, 1.1, 20, 8, 64, 32, 500),
-        TextClassifier(1500, 1.0, 16, 6, 16, 8, 800),
+        TextClassifier(1000, 1.1, 20, 8, 64, 32, 400),
+        TextClassifier(1500, 1.0, 16, 6, 16, 8, 600),
     ]
