@@ -1,7 +1,8 @@
 """The corpus: every module in this package is one family of tasks.
 
 A family module defines ``FAMILY`` (its name, also the prefix of its tasks' names) and ``tasks()``, its
-procedural variants. Families are found by listing this package, so adding one is adding a module.
+procedural variants. Families are found by listing this package, so adding one is adding a module; a
+private module (``_name``) holds pieces several families share and is not a family.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ def _modules() -> list[ModuleType]:
     return [
         importlib.import_module(f"{__name__}.{info.name}")
         for info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name)
+        if not info.name.startswith("_")
     ]
 
 
