@@ -1,4 +1,4 @@
-"""Pieces several families build their models and data from.
+"""Pieces several families build their models, data and scoring from.
 
 The recurrent cells are written from ``nn.Linear`` and elementwise ops, looping over time in Python, so a
 functional call on one slice of stacked parameters runs under ``torch.func.vmap`` (``nn.GRU``/``nn.LSTM``
@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from benchmarks.evidence.task import Batch
+from benchmarks.evidence.task import Batch, Forward
 
 
 class _Recurrent(nn.Module):
@@ -72,6 +73,16 @@ class LSTM(_Recurrent):
         return torch.stack(outputs, dim=1)
 
 
+def mlp(inputs: int, widths: tuple[int, ...], outputs: int) -> nn.Sequential:
+    """Linear layers with ReLU between them; ``widths=()`` is a linear model."""
+    layers: list[nn.Module] = []
+    for width in widths:
+        layers += [nn.Linear(inputs, width), nn.ReLU()]
+        inputs = width
+    layers.append(nn.Linear(inputs, outputs))
+    return nn.Sequential(*layers)
+
+
 def noisy_labels(rng: np.random.Generator, labels: np.ndarray, noise: float, classes: int) -> np.ndarray:
     """``labels`` with a fraction ``noise`` replaced by a uniformly random class (which may be the same)."""
     replaced = rng.random(labels.shape) < noise
@@ -94,3 +105,13 @@ class Split:
 
     def holdout(self) -> Batch:
         return {"x": self.test_x, "y": self.test_y}
+
+
+class Online:
+    """The held-out side of a task scored online (``loss`` returns each step's score): there is none."""
+
+    def holdout(self, data: Any) -> None:
+        return None
+
+    def metric(self, forward: Forward, holdout: Batch) -> Tensor:
+        raise NotImplementedError("scored online: there is no held-out batch")
