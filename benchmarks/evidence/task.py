@@ -68,3 +68,13 @@ class Task(Protocol):
 
     def metric(self, forward: Forward, holdout: Batch) -> Tensor:
         """The final metric on ``holdout`` (a scalar); only called when ``holdout`` is not None."""
+
+
+class Online:
+    """The held-out side of a task scored online (``loss`` returns each step's score): there is none."""
+
+    def holdout(self, data: object) -> None:
+        return None
+
+    def metric(self, forward: Forward, holdout: Batch) -> Tensor:
+        raise TypeError("this task is scored online: it has no held-out batch")

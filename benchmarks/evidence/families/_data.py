@@ -26,15 +26,18 @@ def standardise(train: np.ndarray, *others: np.ndarray, axis: int | None = 0) ->
     """``train`` and ``others`` scaled by the training rows' mean and standard deviation (the held-out rows
     never inform the scaling, as in a real pipeline): per column by default, over all values with
     ``axis=None`` (images, whose border pixels barely vary)."""
-    mean, std = train.mean(axis=axis), train.std(axis=axis) + 1e-6
+    mean, std = train.mean(axis=axis), train.std(axis=axis)
+    # A feature constant on the training rows (a digits pixel always blank there) keeps its scale: dividing by
+    # its ~0 spread would blow the held-out values up by orders of magnitude.
+    std = np.where(std < 1e-3, 1.0, std)
     return tuple(((array - mean) / std).astype(np.float32) for array in (train, *others))
 
 
 def flip_labels(labels: np.ndarray, classes: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
     """``labels`` with about ``fraction`` of them replaced by a uniformly random class (which may be the
     same one): the noise that keeps a held-out cross-entropy above zero."""
-    flipped = rng.random(len(labels)) < fraction
-    return np.where(flipped, rng.integers(0, classes, len(labels)), labels)
+    flipped = rng.random(labels.shape) < fraction
+    return np.where(flipped, rng.integers(0, classes, labels.shape), labels)
 
 
 def partition(count: int, rng: np.random.Generator, train_fraction: float = 0.75) -> tuple[np.ndarray, ...]:
@@ -58,8 +61,8 @@ class Split:
 
     @staticmethod
     def of(
-        train: Mapping[str, np.ndarray],
-        test: Mapping[str, np.ndarray],
+        train: Mapping[str, np.ndarray | Tensor],
+        test: Mapping[str, np.ndarray | Tensor],
         rng: np.random.Generator,
         steps: int,
         batch_size: int,
@@ -68,11 +71,18 @@ class Split:
         epochs = -(-steps * batch_size // count)
         rows = np.concatenate([rng.permutation(count) for _ in range(epochs)])[: steps * batch_size]
         return Split(
-            {name: torch.from_numpy(np.ascontiguousarray(values)) for name, values in train.items()},
-            {name: torch.from_numpy(np.ascontiguousarray(values)) for name, values in test.items()},
+            {name: _tensor(values) for name, values in train.items()},
+            {name: _tensor(values) for name, values in test.items()},
             torch.from_numpy(rows.reshape(steps, batch_size)),
         )
 
     def batch(self, step: int) -> Batch:
         rows = self.order[step]
         return {name: values[rows] for name, values in self.train.items()}
+
+    def holdout(self) -> Batch:
+        return dict(self.test)
+
+
+def _tensor(values: np.ndarray | Tensor) -> Tensor:
+    return values if isinstance(values, Tensor) else torch.from_numpy(np.ascontiguousarray(values))

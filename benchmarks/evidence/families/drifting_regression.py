@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from benchmarks.evidence.task import Batch, Forward, TaskSpec
+from benchmarks.evidence.task import Batch, Forward, Online, TaskSpec
 
 FAMILY = "drifting_regression"
 Drift = Literal["walk", "jumps", "input_scale"]
@@ -31,7 +31,7 @@ class Stream:
 
 
 @dataclass(frozen=True)
-class DriftingRegression:
+class DriftingRegression(Online):
     drift: Drift
     speed: float  # walk: per-step sd of the weights relative to their scale; jumps: steps between jumps
     features: int
@@ -106,12 +106,6 @@ class DriftingRegression:
     def loss(self, forward: Forward, batch: Batch) -> tuple[Tensor, Tensor]:
         loss = (forward(batch["inputs"]).squeeze(-1) - batch["targets"]).pow(2).mean()
         return loss, loss.detach()
-
-    def holdout(self, data: Stream) -> None:
-        return None
-
-    def metric(self, forward: Forward, holdout: Batch) -> Tensor:
-        raise TypeError(f"{FAMILY} is scored online; it has no held-out metric")
 
 
 def tasks() -> list[DriftingRegression]:

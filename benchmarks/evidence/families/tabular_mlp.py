@@ -18,6 +18,8 @@ from sklearn.datasets import load_breast_cancer, load_digits, load_wine, make_cl
 from torch import Tensor, nn
 from torch.nn import functional
 
+from benchmarks.evidence.families._data import Split, flip_labels, partition, standardise
+from benchmarks.evidence.families._layers import mlp
 from benchmarks.evidence.task import Batch, Forward, TaskSpec
 
 FAMILY = "tabular_mlp"
@@ -36,15 +38,6 @@ def _dataset(name: str) -> tuple[np.ndarray, np.ndarray]:
             n_samples=1500, n_features=40, n_informative=12, n_classes=4, flip_y=0.05, random_state=7
         )
     return x.astype(np.float32), y.astype(np.int64)
-
-
-@dataclass(frozen=True)
-class Split:
-    x: Tensor
-    y: Tensor
-    test_x: Tensor
-    test_y: Tensor
-    order: Tensor  # [steps, batch] training indices
 
 
 @dataclass(frozen=True)
@@ -76,49 +69,29 @@ class TabularMLP:
     def build(self, seed: int) -> nn.Module:
         torch.manual_seed(seed)
         x, y = _dataset(self.dataset)
-        layers: list[nn.Module] = []
-        width_in = x.shape[1]
-        for _ in range(self.depth):
-            layers += [nn.Linear(width_in, self.width), nn.ReLU()]
-            width_in = self.width
-        layers.append(nn.Linear(width_in, int(y.max()) + 1))
-        return nn.Sequential(*layers)
+        return mlp((x.shape[1], *([self.width] * self.depth), int(y.max()) + 1))
 
     def data(self, seed: int) -> Split:
         x, y = _dataset(self.dataset)
-        classes = int(y.max()) + 1
         # The noisy labels are part of the dataset, the same for every seed.
         noise = np.random.default_rng([zlib.crc32(self.dataset.encode()), 5])
-        flipped = noise.random(len(y)) < self.label_noise
-        y = np.where(flipped, noise.integers(0, classes, len(y)), y)
+        y = flip_labels(y, int(y.max()) + 1, self.label_noise, noise)
         rng = np.random.default_rng([seed, 11])
-        permutation = rng.permutation(len(y))
-        cut = int(0.75 * len(y))
-        train, test = permutation[:cut], permutation[cut:]
-        mean, std = x[train].mean(axis=0), x[train].std(axis=0)
-        # A feature constant on the training split (a digits pixel that is always blank there) keeps its
-        # scale: dividing by its ~0 spread would blow the held-out values up by orders of magnitude.
-        std = np.where(std < 1e-3, 1.0, std)
-        standard = (x - mean) / std
-        order = rng.integers(0, len(train), (self.steps, self.batch_size))
-        return Split(
-            torch.from_numpy(standard[train]),
-            torch.from_numpy(y[train]),
-            torch.from_numpy(standard[test]),
-            torch.from_numpy(y[test]),
-            torch.from_numpy(order),
+        train, test = partition(len(y), rng)
+        train_x, test_x = standardise(x[train], x[test])
+        return Split.of(
+            {"x": train_x, "y": y[train]}, {"x": test_x, "y": y[test]}, rng, self.steps, self.batch_size
         )
 
     def batch(self, data: Split, step: int) -> Batch:
-        rows = data.order[step]
-        return {"x": data.x[rows], "y": data.y[rows]}
+        return data.batch(step)
 
     def loss(self, forward: Forward, batch: Batch) -> tuple[Tensor, Tensor]:
         loss = functional.cross_entropy(forward(batch["x"]), batch["y"])
         return loss, loss.detach()
 
     def holdout(self, data: Split) -> Batch:
-        return {"x": data.test_x, "y": data.test_y}
+        return data.holdout()
 
     def metric(self, forward: Forward, holdout: Batch) -> Tensor:
         return functional.cross_entropy(forward(holdout["x"]), holdout["y"])
