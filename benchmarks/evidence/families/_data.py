@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from benchmarks.evidence.task import Batch
+from benchmarks.evidence.task import Batch, Forward
 
 
 def zipf_probabilities(count: int, exponent: float) -> np.ndarray:
@@ -86,3 +86,21 @@ class Split:
 
 def _tensor(values: np.ndarray | Tensor) -> Tensor:
     return values if isinstance(values, Tensor) else torch.from_numpy(np.ascontiguousarray(values))
+
+
+class Supervised:
+    """A task trained on a ``Split``'s minibatches and scored by its loss on the held-out part: the loss is
+    the subclass's ``metric`` on the training batch."""
+
+    def metric(self, forward: Forward, holdout: Batch) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} defines its metric")
+
+    def batch(self, data: Split, step: int) -> Batch:
+        return data.batch(step)
+
+    def loss(self, forward: Forward, batch: Batch) -> tuple[Tensor, Tensor]:
+        loss = self.metric(forward, batch)
+        return loss, loss.detach()
+
+    def holdout(self, data: Split) -> Batch:
+        return data.holdout()

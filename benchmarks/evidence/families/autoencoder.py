@@ -22,7 +22,7 @@ import torch
 from sklearn.datasets import load_digits
 from torch import Tensor, nn
 
-from benchmarks.evidence.families._data import Split, partition, standardise
+from benchmarks.evidence.families._data import Split, Supervised, partition, standardise
 from benchmarks.evidence.families._layers import mlp
 from benchmarks.evidence.task import Batch, Forward, TaskSpec
 
@@ -53,7 +53,7 @@ def _generated(dataset: Dataset, noise: float, rng: np.random.Generator) -> np.n
 
 
 @dataclass(frozen=True)
-class Autoencoder:
+class Autoencoder(Supervised):
     dataset: Dataset
     noise: float  # the generated sets' noise (digits: unused, 0)
     bottleneck: int
@@ -100,16 +100,6 @@ class Autoencoder:
         # Digits: one scale for every pixel (border pixels barely vary); generated columns: each its own.
         train_x, test_x = standardise(x[train], x[test], axis=None if self.dataset == "digits" else 0)
         return Split.of({"x": train_x}, {"x": test_x}, rng, self.steps, self.batch_size)
-
-    def batch(self, data: Split, step: int) -> Batch:
-        return data.batch(step)
-
-    def loss(self, forward: Forward, batch: Batch) -> tuple[Tensor, Tensor]:
-        loss = self.metric(forward, batch)
-        return loss, loss.detach()
-
-    def holdout(self, data: Split) -> Batch:
-        return data.test
 
     def metric(self, forward: Forward, holdout: Batch) -> Tensor:
         return (forward(holdout["x"]) - holdout["x"]).square().mean()

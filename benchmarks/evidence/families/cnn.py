@@ -24,7 +24,7 @@ from sklearn.datasets import load_digits
 from torch import Tensor, nn
 from torch.nn import functional
 
-from benchmarks.evidence.families._data import Split, flip_labels, partition, standardise
+from benchmarks.evidence.families._data import Split, Supervised, flip_labels, partition, standardise
 from benchmarks.evidence.task import Batch, Forward, TaskSpec
 
 FAMILY = "cnn"
@@ -113,7 +113,7 @@ class ConvNet(nn.Module):
 
 
 @dataclass(frozen=True)
-class SmallCNN:
+class SmallCNN(Supervised):
     images: Images
     channels: int
     depth: int
@@ -168,16 +168,6 @@ class SmallCNN:
         return Split.of(
             {"x": train_x, "y": y[train]}, {"x": test_x, "y": y[test]}, rng, self.steps, self.batch_size
         )
-
-    def batch(self, data: Split, step: int) -> Batch:
-        return data.batch(step)
-
-    def loss(self, forward: Forward, batch: Batch) -> tuple[Tensor, Tensor]:
-        loss = self.metric(forward, batch)
-        return loss, loss.detach()
-
-    def holdout(self, data: Split) -> Batch:
-        return data.test
 
     def metric(self, forward: Forward, holdout: Batch) -> Tensor:
         # In chunks: under vmap every configuration's copy of a chunk's feature maps is live at once, and a

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from benchmarks.evidence.families._data import Split, zipf_probabilities
+from benchmarks.evidence.families._data import Split, Supervised, zipf_probabilities
 from benchmarks.evidence.task import Batch, Forward, TaskSpec
 
 FAMILY = "embedding_mf"
@@ -57,7 +57,7 @@ class BiasedFactorisation(nn.Module):
 
 
 @dataclass(frozen=True)
-class MatrixFactorisation:
+class MatrixFactorisation(Supervised):
     users: int
     items: int
     rank: int
@@ -134,16 +134,10 @@ class MatrixFactorisation:
             self.batch_size,
         )
 
-    def batch(self, data: Split, step: int) -> Batch:
-        return data.batch(step)
-
     def loss(self, forward: Forward, batch: Batch) -> tuple[Tensor, Tensor]:
         output = forward(batch["users"], batch["items"])
         error = (output[..., 0] - batch["ratings"]).square().mean()
         return error + self.penalty * output[..., 1].mean(), error.detach()
-
-    def holdout(self, data: Split) -> Batch:
-        return data.test
 
     def metric(self, forward: Forward, holdout: Batch) -> Tensor:
         return (forward(holdout["users"], holdout["items"])[..., 0] - holdout["ratings"]).square().mean()

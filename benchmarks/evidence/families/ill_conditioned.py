@@ -30,7 +30,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional
 
-from benchmarks.evidence.families._data import Split
+from benchmarks.evidence.families._data import Split, Supervised
 from benchmarks.evidence.families._layers import mlp
 from benchmarks.evidence.task import Batch, Forward, TaskSpec
 
@@ -57,7 +57,7 @@ def _rotation(rng: np.random.Generator, dimension: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class IllConditioned:
+class IllConditioned(Supervised):
     design: str  # axis, rotated, poly, mlp
     dimension: int  # inputs; poly: the degree
     condition: (
@@ -138,21 +138,8 @@ class IllConditioned:
         test = {"x": test_x.astype(np.float32), "y": test_y.astype(np.float32)}
         return Split.of(train, test, rng, self.steps, self.batch_size)
 
-    def batch(self, data: Split, step: int) -> Batch:
-        return data.batch(step)
-
-    def _mse(self, forward: Forward, batch: Batch) -> Tensor:
-        return functional.mse_loss(forward(batch["x"]).squeeze(-1), batch["y"])
-
-    def loss(self, forward: Forward, batch: Batch) -> tuple[Tensor, Tensor]:
-        loss = self._mse(forward, batch)
-        return loss, loss.detach()
-
-    def holdout(self, data: Split) -> Batch:
-        return data.holdout()
-
     def metric(self, forward: Forward, holdout: Batch) -> Tensor:
-        return self._mse(forward, holdout)
+        return functional.mse_loss(forward(holdout["x"]).squeeze(-1), holdout["y"])
 
 
 def tasks() -> list[IllConditioned]:

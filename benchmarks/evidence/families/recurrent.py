@@ -28,7 +28,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional
 
-from benchmarks.evidence.families._data import Split, flip_labels
+from benchmarks.evidence.families._data import Split, Supervised, flip_labels
 from benchmarks.evidence.families._layers import GRU, LSTM
 from benchmarks.evidence.task import Batch, Forward, TaskSpec
 
@@ -108,7 +108,7 @@ class SequenceModel(nn.Module):
 
 
 @dataclass(frozen=True)
-class Recurrent:
+class Recurrent(Supervised):
     problem: str  # forecast, majority, parity, adding
     cell: str  # gru, lstm
     hidden: int
@@ -159,24 +159,11 @@ class Recurrent:
             x, y, test_x, test_y = ((v - mean) / std for v in (x, y, test_x, test_y))
         return Split.of({"x": x, "y": y}, {"x": test_x, "y": test_y}, rng, self.steps, self.batch_size)
 
-    def batch(self, data: Split, step: int) -> Batch:
-        return data.batch(step)
-
-    def _error(self, forward: Forward, batch: Batch) -> Tensor:
-        output = forward(batch["x"])
-        if self.problem in MARKED:
-            return functional.cross_entropy(output, batch["y"])
-        return functional.mse_loss(output.squeeze(-1), batch["y"])
-
-    def loss(self, forward: Forward, batch: Batch) -> tuple[Tensor, Tensor]:
-        loss = self._error(forward, batch)
-        return loss, loss.detach()
-
-    def holdout(self, data: Split) -> Batch:
-        return data.holdout()
-
     def metric(self, forward: Forward, holdout: Batch) -> Tensor:
-        return self._error(forward, holdout)
+        output = forward(holdout["x"])
+        if self.problem in MARKED:
+            return functional.cross_entropy(output, holdout["y"])
+        return functional.mse_loss(output.squeeze(-1), holdout["y"])
 
 
 def tasks() -> list[Recurrent]:

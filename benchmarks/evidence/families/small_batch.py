@@ -32,7 +32,7 @@ from sklearn.datasets import (
 from torch import Tensor, nn
 from torch.nn import functional
 
-from benchmarks.evidence.families._data import Split, flip_labels, partition, standardise
+from benchmarks.evidence.families._data import Split, Supervised, flip_labels, partition, standardise
 from benchmarks.evidence.families._layers import mlp
 from benchmarks.evidence.task import Batch, Forward, TaskSpec
 
@@ -83,7 +83,7 @@ def _dataset(dataset: Dataset, rng: np.random.Generator) -> tuple[np.ndarray, np
 
 
 @dataclass(frozen=True)
-class SmallBatch:
+class SmallBatch(Supervised):
     dataset: Dataset
     model: Literal["linear", "mlp"]
     noise: float  # the deviation added to standardised regression targets, or the fraction of random labels
@@ -134,16 +134,6 @@ class SmallBatch:
         return Split.of(
             {"x": train_x, "y": train_y}, {"x": test_x, "y": test_y}, rng, self.steps, self.batch_size
         )
-
-    def batch(self, data: Split, step: int) -> Batch:
-        return data.batch(step)
-
-    def loss(self, forward: Forward, batch: Batch) -> tuple[Tensor, Tensor]:
-        loss = self.metric(forward, batch)
-        return loss, loss.detach()
-
-    def holdout(self, data: Split) -> Batch:
-        return data.test
 
     def metric(self, forward: Forward, holdout: Batch) -> Tensor:
         output = forward(holdout["x"])

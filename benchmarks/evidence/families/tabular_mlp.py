@@ -18,7 +18,7 @@ from sklearn.datasets import load_breast_cancer, load_digits, load_wine, make_cl
 from torch import Tensor, nn
 from torch.nn import functional
 
-from benchmarks.evidence.families._data import Split, flip_labels, partition, standardise
+from benchmarks.evidence.families._data import Split, Supervised, flip_labels, partition, standardise
 from benchmarks.evidence.families._layers import mlp
 from benchmarks.evidence.task import Batch, Forward, TaskSpec
 
@@ -41,7 +41,7 @@ def _dataset(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass(frozen=True)
-class TabularMLP:
+class TabularMLP(Supervised):
     dataset: str
     label_noise: float
     width: int
@@ -82,16 +82,6 @@ class TabularMLP:
         return Split.of(
             {"x": train_x, "y": y[train]}, {"x": test_x, "y": y[test]}, rng, self.steps, self.batch_size
         )
-
-    def batch(self, data: Split, step: int) -> Batch:
-        return data.batch(step)
-
-    def loss(self, forward: Forward, batch: Batch) -> tuple[Tensor, Tensor]:
-        loss = functional.cross_entropy(forward(batch["x"]), batch["y"])
-        return loss, loss.detach()
-
-    def holdout(self, data: Split) -> Batch:
-        return data.holdout()
 
     def metric(self, forward: Forward, holdout: Batch) -> Tensor:
         return functional.cross_entropy(forward(holdout["x"]), holdout["y"])

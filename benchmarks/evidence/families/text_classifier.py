@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional
 
-from benchmarks.evidence.families._data import Split, flip_labels, zipf_probabilities
+from benchmarks.evidence.families._data import Split, Supervised, flip_labels, zipf_probabilities
 from benchmarks.evidence.families._layers import mlp
 from benchmarks.evidence.task import Batch, Forward, TaskSpec
 
@@ -59,7 +59,7 @@ class BagOfWords(nn.Module):
 
 
 @dataclass(frozen=True)
-class TextClassifier:
+class TextClassifier(Supervised):
     table: int
     zipf: float
     length: int  # longest document, in tokens; lengths are uniform from half of it
@@ -128,16 +128,6 @@ class TextClassifier:
             self.steps,
             self.batch_size,
         )
-
-    def batch(self, data: Split, step: int) -> Batch:
-        return data.batch(step)
-
-    def loss(self, forward: Forward, batch: Batch) -> tuple[Tensor, Tensor]:
-        loss = self.metric(forward, batch)
-        return loss, loss.detach()
-
-    def holdout(self, data: Split) -> Batch:
-        return data.test
 
     def metric(self, forward: Forward, holdout: Batch) -> Tensor:
         return functional.cross_entropy(forward(holdout["tokens"], holdout["mask"]), holdout["y"])
