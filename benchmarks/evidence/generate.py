@@ -1,8 +1,10 @@
 """Regenerate the outcomes dataset and the captures: every task, every grid configuration, every seed.
 
 Each task is one job (its whole grid trains in one batched run, ``trainer.train_configs``); jobs run on a
-small process pool. Extra off-grid configurations per task (the previous rule set's plans, see
-``previous_advice``) are trained in the same run when their file exists.
+small process pool. Extra off-grid configurations per task are trained in the same run when their file
+exists: ``data/previous_advice.json`` holds the plans the previous rule set gave every task, snapshotted
+with that rule set's own engine (``python -m benchmarks.evidence.previous_advice`` at the commit the file
+names, 3f63c75's rules), since its plans are off the grid and must be trained, not looked up.
 """
 
 from __future__ import annotations

@@ -131,7 +131,9 @@ def capture(task: Task, seed: int, *, steps: int, max_total_values: int) -> dict
     model = task.build(seed)
     data = task.data(seed)
     optimizer = torch.optim.Adam(model.parameters())
-    recorder = GradientCapture(model, steps=steps, max_total_values=max_total_values, seed=seed)
+    recorder = GradientCapture(
+        model, steps=steps, max_total_values=max_total_values, seed=seed, progress=False
+    )
     for step in range(steps):
         optimizer.zero_grad(set_to_none=True)
         loss, _ = task.loss(model, task.batch(data, step))
