@@ -17,7 +17,7 @@ from optadvisor.profiler.profile import (
 )
 from optadvisor.profiler.replay_engine import RunSpec, replay_groups
 from optadvisor.profiler.report import GroupReplay, ReplayReport, RunReplay
-from optadvisor.profiler.runs import ReplayRun, resolve_run
+from optadvisor.profiler.runs import ReplayRun, as_replayed, resolve_run
 from optadvisor.profiler.sample import GradientSample
 
 MAX_TRACED_COORDINATES = 8
@@ -43,11 +43,12 @@ def replay(
         raise InvalidReplay(f"between 1 and {MAX_RUNS} runs are needed, got {len(runs)}")
     traced = _traced_columns(samples, trace_coordinates or {})
     assumptions: list[str] = []
-    specs = []
+    specs, replayed = [], []
     for run in runs:
         resolved, notes = resolve_run(run)
         assumptions.extend(notes)
         specs.append(RunSpec(run.method, run.framework, resolved))
+        replayed.append(as_replayed(run, resolved))
     columns = replay_subsets(
         {name: sample.coordinates for name, sample in samples.items()},
         per_group=REPLAY_COORDINATES_PER_GROUP,
@@ -67,7 +68,7 @@ def replay(
                     for name, result in outcome.items()
                 },
             )
-            for run, outcome in zip(runs, outcomes, strict=True)
+            for run, outcome in zip(replayed, outcomes, strict=True)
         ],
         assumptions=assumptions,
         estimates=estimate_notes(samples, columns),

@@ -82,7 +82,7 @@ class RunReplay(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    run: ReplayRun
+    run: ReplayRun = Field(description="The run as replayed: every hyperparameter, given or default.")
     groups: dict[str, GroupReplay]
 
 

@@ -65,6 +65,18 @@ def resolve_run(run: ReplayRun) -> tuple[dict[str, Any], list[str]]:
     return hyperparameters, notes
 
 
+def as_replayed(run: ReplayRun, resolved: Mapping[str, Any]) -> ReplayRun:
+    """``run`` with every hyperparameter it was replayed with: the given ones and the defaults."""
+    values = {**optimizers.defaults(run.method, run.framework), **resolved}
+    return run.model_copy(
+        update={
+            "hyperparameters": {
+                name: list(value) if isinstance(value, tuple) else value for name, value in values.items()
+            }
+        }
+    )
+
+
 def hyperparameter(run: ReplayRun, resolved: Mapping[str, Any], names: Mapping[str, str]) -> float:
     """The value of the hyperparameter called ``names[framework]`` (given or default) as a float."""
     name = names[run.framework]

@@ -55,7 +55,7 @@ def test_runs_are_reported_in_order_with_groups_of_different_lengths(
 ) -> None:
     runs = [ReplayRun(method="sgd", hyperparameters={"lr": 0.1}), ReplayRun(method="adam", framework="keras")]
     report = replay(samples, runs)
-    assert [r.run for r in report.runs] == runs
+    assert [(r.run.method, r.run.framework) for r in report.runs] == [("sgd", "torch"), ("adam", "keras")]
     assert report.runs[0].groups["b"].trajectory.steps == list(range(1, 26))
     assert report.runs[0].groups["a"].trajectory.effective_step_p50 == pytest.approx([0.1] * 40)
 
@@ -143,3 +143,20 @@ def test_every_admitted_extreme_hyperparameter_gives_a_report_or_a_clear_refusal
             continue
         json.loads(report.model_dump_json(), parse_constant=pytest.fail)
     assert 0 < refused < len(runs) / 4
+
+
+def test_each_run_reports_every_hyperparameter_it_was_replayed_with(
+    samples: dict[str, GradientSample],
+) -> None:
+    """Defaults included: a run sent with no hyperparameters does not come back with `{}`."""
+    report = replay(
+        samples, [ReplayRun(method="rmsprop"), ReplayRun(method="adam", hyperparameters={"lr": 0.01})]
+    )
+    assert report.runs[0].run.hyperparameters == {
+        name: list(value) if isinstance(value, tuple) else value
+        for name, value in optimizers.defaults("rmsprop", "torch").items()
+    }
+    assert report.runs[1].run.hyperparameters["lr"] == 0.01
+    assert report.runs[1].run.hyperparameters["betas"] == [0.9, 0.999]
+    optax = replay(samples, [ReplayRun(method="adagrad", framework="optax")]).runs[0].run
+    assert optax.hyperparameters["learning_rate"] == optimizers.defaults("adagrad", "torch")["lr"]
