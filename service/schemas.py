@@ -7,6 +7,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from optadvisor.profiler import ReplayRun
 from optadvisor.profiler.schema import GradientSampleJSON
 from optadvisor.rules import RecommendationRequest
+from optadvisor.rules.request import DeclaredProfile
+
+# One bound on training_steps for every endpoint: the one the rules' declared profile sets (10^15). Beyond
+# it a profile's projections would overflow a float.
+MAX_TRAINING_STEPS: int = next(
+    bound.le for bound in DeclaredProfile.model_fields["training_steps"].metadata if hasattr(bound, "le")
+)
 
 Framework = Literal["torch", "keras", "optax"]
 
@@ -23,7 +30,10 @@ class ProfileRequest(BaseModel):
 
     gradients: dict[str, GradientSampleJSON] = Field(min_length=1, description=GRADIENTS_DESCRIPTION)
     training_steps: int | None = Field(
-        None, ge=1, description="Planned length of training in steps; drives the projections."
+        None,
+        ge=1,
+        le=MAX_TRAINING_STEPS,
+        description="Planned length of training in steps (1 to 10^15); drives the projections.",
     )
     framework: Framework = Field("torch", description="Whose optimizer semantics the replay follows.")
 
@@ -33,7 +43,7 @@ class ProfileForm(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    training_steps: int | None = Field(None, ge=1)
+    training_steps: int | None = Field(None, ge=1, le=MAX_TRAINING_STEPS)
     framework: Framework = "torch"
 
 

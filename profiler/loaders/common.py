@@ -41,6 +41,13 @@ def check_shape(shape: tuple[int, ...], limits: Limits, group: str) -> None:
         raise InvalidGradients("a 0-dimensional array holds no steps; shape [T, ...] is needed", group=group)
     if any(extent < 0 for extent in shape):
         raise InvalidGradients("array extents must be >= 0", group=group)
+    # One extent alone is bounded too: next to a zero extent a huge one keeps the element count at 0, and
+    # numpy cannot even describe such an array.
+    if any(extent > limits.max_elements for extent in shape):
+        raise GradientLimitExceeded(
+            f"an extent exceeds max_elements ({limits.max_elements}), whatever the other extents",
+            group=group,
+        )
     if len(shape) > limits.max_dimensions:
         raise InvalidGradients(
             f"{len(shape)} dimensions exceed the limit of {limits.max_dimensions}", group=group

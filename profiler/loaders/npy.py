@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tokenize
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -46,7 +47,18 @@ def read_npy_header(stream: BinaryIO, limits: Limits, group: str) -> NpyHeader:
             )
         else:
             raise UnsupportedGradientFormat(f".npy format version {version} is not supported", group=group)
-    except (ValueError, SyntaxError, EOFError, OverflowError, TypeError) as error:
+    # numpy parses the header's dict with Python's tokenizer and ast.literal_eval: a header cut short
+    # raises tokenize.TokenError, a deeply nested one RecursionError or MemoryError.
+    except (
+        ValueError,
+        SyntaxError,
+        EOFError,
+        OverflowError,
+        TypeError,
+        tokenize.TokenError,
+        RecursionError,
+        MemoryError,
+    ) as error:
         if isinstance(error, UnsupportedGradientFormat):
             raise
         raise InvalidGradients(
