@@ -53,12 +53,18 @@ def _new_request_id() -> str:
     return f"{random.getrandbits(128):032x}"
 
 
-def _route_template(scope: Scope, status: int) -> str:
-    """The matched route's path template; unmatched paths share one label so clients cannot add series."""
+# Methods get their own label; any other token a client sends shares one, so clients cannot add series.
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED_ROUTE = "unmatched"
+
+
+def metric_labels(scope: Scope) -> tuple[str, str]:
+    """(method, route) labels of a request: the matched route's path template, and one shared label for
+    every request that never reached a route (unknown path, or refused earlier by the key check or the body
+    guard), whose raw path is the client's to choose."""
+    method = scope["method"] if scope["method"] in _KNOWN_METHODS else "other"
     template = getattr(scope.get("route"), "path", None)
-    if isinstance(template, str):
-        return template
-    return "unmatched" if status in (404, 405) else str(scope["path"])[:64]
+    return method, template if isinstance(template, str) else UNMATCHED_ROUTE
 
 
 class RequestContextMiddleware:
@@ -90,8 +96,8 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            template = _route_template(scope, status)
-            self.metrics.observe_request(scope["method"], template, status, elapsed)
+            method, template = metric_labels(scope)
+            self.metrics.observe_request(method, template, status, elapsed)
             log_access(
                 scope["method"],
                 scope["path"],
@@ -134,6 +140,13 @@ class BodyGuardMiddleware:
             await self.app(scope, receive, send)
             return
         declared = header(scope, b"content-length")
+        if declared is not None and header(scope, b"transfer-encoding") is not None:
+            # RFC 9112 §6.3: the two together may be a smuggling attempt; a proxy in front trusting the
+            # length would see other requests than this server. Refused, and the connection closed.
+            await send_problem(
+                send, scope, 400, "A request may carry Content-Length or Transfer-Encoding, not both."
+            )
+            return
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await send_problem(send, scope, 413, str(BodyTooLarge(self.max_bytes).detail))
             return
