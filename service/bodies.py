@@ -18,6 +18,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
+from optadvisor.profiler.limits import reserve_memory
 from optadvisor.service.json_scan import scan_json
 from optadvisor.service.problems import FieldError, ProblemError, reported_name
 from optadvisor.service.settings import Settings
@@ -26,6 +27,10 @@ JSON_MEDIA_TYPE = "application/json"
 MULTIPART_MEDIA_TYPE = "multipart/form-data"
 OCTET_STREAM_MEDIA_TYPE = "application/octet-stream"
 MAX_FORM_PART_BYTES = 1024 * 1024
+# Memory one JSON value costs once parsed and validated, at most: a float is a 24-byte object and a slot in
+# its list, twice (document and model), plus dict and list overheads; measured up to about 350 bytes per
+# value for dense float rows, end to end (benchmarks/hardening/memory.py).
+JSON_BYTES_PER_VALUE = 320
 
 # Only numbers with a 3-digit exponent or 309+ digits can overflow to infinity, and only integers of 19+
 # digits may not fit 64 bits (numpy would raise on them): bodies without either take the fast paths.
@@ -95,9 +100,12 @@ def parse_json(raw: bytes, max_depth: int, *, what: str = "The request body") ->
         raise ProblemError(400, f"{what} is not valid UTF-8 (byte offset {error.start}).") from None
     if not text.strip():
         raise ProblemError(400, f"{what} is empty; send a JSON object.")
-    depth = scan_json(raw).depth
-    if depth > max_depth:
-        raise ProblemError(400, f"{what} nests {depth} levels deep; at most {max_depth} are allowed.")
+    shape = scan_json(raw)
+    if shape.depth > max_depth:
+        raise ProblemError(400, f"{what} nests {shape.depth} levels deep; at most {max_depth} are allowed.")
+    # Parsing turns every value into a Python object: the body expands many times over (the text itself,
+    # the document, the validated model); counted before it happens, against the job's memory budget.
+    reserve_memory(2 * len(raw) + shape.values * JSON_BYTES_PER_VALUE, "parsing the JSON body")
     digits = raw.translate(_DIGITS_AS_ZEROS)
     may_overflow = b"0" * 309 in digits or _THREE_DIGIT_EXPONENT.search(raw) is not None
     parse_float = _finite_float if may_overflow else float
@@ -196,11 +204,17 @@ async def _raw_upload(request: Request) -> MultipartBody:
             "(its extension gives the format, e.g. ?filename=embedding.weight.npy).",
             errors=[FieldError(loc=["query", "filename"], msg="Field required")],
         )
+    return MultipartBody(fields, UploadFile(await _streamed(request), filename=filename), location="query")
+
+
+async def _streamed(request: Request) -> io.BytesIO:
+    """The body in one growing buffer: `request.body()` joins its chunks at the end, briefly holding the
+    body twice."""
     content = io.BytesIO()
     async with aclosing(request.stream()) as stream:
         async for chunk in stream:
             content.write(chunk)
-    return MultipartBody(fields, UploadFile(content, filename=filename), location="query")
+    return content
 
 
 async def read_body(
@@ -229,7 +243,8 @@ async def read_body(
             errors=[FieldError(loc=["query", name], msg=f"Allowed only with {OCTET_STREAM_MEDIA_TYPE}")],
         )
     if kind == JSON_MEDIA_TYPE:
-        return JsonBody(await request.body())
+        # getvalue() hands over the buffer itself, without a copy.
+        return JsonBody((await _streamed(request)).getvalue())
     if multipart and kind == MULTIPART_MEDIA_TYPE:
         form = await _multipart_form(request, settings.max_form_fields, settings.max_request_bytes)
         fields = {name: value for name, value in form.multi_items() if isinstance(value, str)}

@@ -29,9 +29,19 @@ class Metrics:
             "Compute jobs admitted and waiting for a worker.",
             registry=self.registry,
         )
+        self.compute_memory_reserved = Gauge(
+            "optadvisor_compute_memory_reserved_bytes",
+            "Memory reserved by running compute jobs for what their requests expand to.",
+            registry=self.registry,
+        )
+        self.body_bytes_held = Gauge(
+            "optadvisor_body_bytes_held",
+            "Bytes of request bodies held in memory now (being received, waiting or being worked on).",
+            registry=self.registry,
+        )
         self.compute_rejected = Counter(
             "optadvisor_compute_rejected",
-            "Requests refused because the compute queue was full.",
+            "Requests refused because the compute queue was full or waited too long.",
             registry=self.registry,
         )
 

@@ -13,6 +13,7 @@ import time
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from optadvisor.service.compute import BodyBudget
 from optadvisor.service.logs import log_access, request_id_var
 from optadvisor.service.metrics import Metrics
 from optadvisor.service.problems import PROBLEM_MEDIA_TYPE, problem_body
@@ -123,17 +124,34 @@ class BodyTimeout(HTTPException):
         super().__init__(408, f"Request body not received within {seconds:g} seconds.")
 
 
-class BodyGuardMiddleware:
-    """Refuses bodies over `max_bytes` (by Content-Length up front, or while chunks arrive) and slow senders.
+class BodiesFull(HTTPException):
+    """The bodies held in memory already fill OPTADVISOR_MAX_BUFFERED_BYTES."""
 
-    Nothing is buffered here: each chunk is counted and passed on. Once the limit or deadline trips, whatever
-    the app tries to answer is replaced by this middleware's own 413/408 problem.
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(
+            503,
+            "The server is busy: the request bodies it holds fill its buffer. Retry later.",
+            headers={"Retry-After": str(retry_after_seconds)},
+        )
+
+
+class BodyGuardMiddleware:
+    """Refuses bodies over `max_bytes` (by Content-Length up front, or while chunks arrive), slow senders, and
+    bodies that do not fit in what `bodies` has left (503: the server holds enough bodies already).
+
+    Nothing is buffered here: each chunk is counted and passed on, and what a request held is given back
+    when it ends. Once a limit or the deadline trips, whatever the app tries to answer is replaced by this
+    middleware's own 413/408/503 problem.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, read_timeout: float) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, read_timeout: float, bodies: BodyBudget, retry_after_seconds: int
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.read_timeout = read_timeout
+        self.bodies = bodies
+        self.retry_after_seconds = retry_after_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -149,6 +167,10 @@ class BodyGuardMiddleware:
             return
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await send_problem(send, scope, 413, str(BodyTooLarge(self.max_bytes).detail))
+            return
+        if declared is not None and declared.isdigit() and not self.bodies.fits(int(declared)):
+            busy = BodiesFull(self.retry_after_seconds)
+            await send_problem(send, scope, 503, str(busy.detail), headers=_raw_headers(busy))
             return
 
         loop = asyncio.get_running_loop()
@@ -171,10 +193,14 @@ class BodyGuardMiddleware:
                 refusal = BodyTimeout(self.read_timeout)
                 raise refusal from None
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                size = len(message.get("body", b""))
+                if received + size > self.max_bytes:
                     refusal = BodyTooLarge(self.max_bytes)
                     raise refusal
+                if not self.bodies.take(size):
+                    refusal = BodiesFull(self.retry_after_seconds)
+                    raise refusal
+                received += size
             return message
 
         async def guarded_send(message: Message) -> None:
@@ -190,5 +216,13 @@ class BodyGuardMiddleware:
         except Exception:
             if refusal is None or response_started:
                 raise
+        finally:
+            self.bodies.give_back(received)
         if refusal is not None and not response_started:
-            await send_problem(send, scope, refusal.status_code, str(refusal.detail))
+            await send_problem(
+                send, scope, refusal.status_code, str(refusal.detail), headers=_raw_headers(refusal)
+            )
+
+
+def _raw_headers(error: HTTPException) -> list[tuple[bytes, bytes]]:
+    return [(name.lower().encode(), value.encode()) for name, value in (error.headers or {}).items()]

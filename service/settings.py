@@ -51,12 +51,43 @@ class Settings(BaseSettings):
         default=2, ge=1, description="CPU-heavy jobs (parsing, profiling, replay, recommending) run at once."
     )
     compute_queue: int = Field(
-        default=8,
+        default=64,
         ge=0,
-        description="Jobs allowed to wait for a worker; beyond that requests get 503 with Retry-After.",
+        description="Jobs (with their bodies received) allowed to wait for a worker, in arrival order; "
+        "beyond that requests get 503 with Retry-After.",
+    )
+    compute_queue_timeout: float = Field(
+        default=20.0,
+        gt=0,
+        description="Seconds a job may wait for a worker, or for memory other running jobs hold, before "
+        "its request gets 503 with Retry-After.",
+    )
+    compute_memory_bytes: int = Field(
+        default=1024 * MIB,
+        ge=16 * MIB,
+        description="Memory running jobs may hold for what their requests expand to (parsed JSON, "
+        "decompressed and densified arrays, the profile's and replay's working memory), on top of the "
+        "bodies; a request that can never fit gets 413, one that does not fit now waits, then 503.",
+    )
+    max_buffered_bytes: int = Field(
+        default=512 * MIB,
+        ge=1024,
+        description="Bytes of request bodies held in memory at once, counted as they arrive; a body that "
+        "does not fit gets 503 with Retry-After.",
+    )
+    max_compute_work: int = Field(
+        default=2**30,
+        ge=1,
+        description="Work one request may ask for, counted before it starts: one unit is one coordinate "
+        "through one optimizer step of a replay (a step's fixed cost counts 8,192); more gets 413.",
+    )
+    compute_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds of compute one request may take once it runs; then it gets 503.",
     )
     retry_after_seconds: int = Field(
-        default=2, ge=1, description="Retry-After value sent with 503 when the compute queue is full."
+        default=2, ge=1, description="Retry-After value sent with 503 when the server is saturated."
     )
     timeout_keep_alive: float = Field(
         default=5.0, gt=0, description="Seconds an idle keep-alive connection stays open."

@@ -9,7 +9,7 @@ from typing import BinaryIO
 import numpy as np
 
 from optadvisor.profiler.errors import GradientLimitExceeded, InvalidGradients, UnsupportedGradientFormat
-from optadvisor.profiler.limits import Limits
+from optadvisor.profiler.limits import Limits, reserve_memory, reserve_sample_memory
 from optadvisor.profiler.sample import GradientSample, make_sample
 
 # Kinds and sizes a gradient may come in; everything else (object, structured, complex, bool,
@@ -62,8 +62,10 @@ class ElementBudget:
         self._elements = limits.max_elements
         self._groups = limits.max_groups
 
-    def take(self, shape: tuple[int, ...], group: str) -> None:
-        """Account for one more array of ``shape``, or raise GradientLimitExceeded."""
+    def take(self, shape: tuple[int, ...], dtype: np.dtype[np.generic], group: str) -> None:
+        """Account for one more array of ``shape`` and ``dtype``, or raise GradientLimitExceeded; then
+        report the memory it will take to the request's compute budget (the array as read, the float32 or
+        float64 sample made of it, and measuring that)."""
         self._groups -= 1
         if self._groups < 0:
             raise GradientLimitExceeded(
@@ -77,6 +79,8 @@ class ElementBudget:
                 group=group,
             )
         self._elements -= elements
+        reserve_memory(elements * dtype.itemsize, "an array as read")
+        reserve_sample_memory(elements, 8 if dtype == np.float64 else 4, "measuring an array")
 
 
 def _truncated(present: int, declared: int, group: str) -> InvalidGradients:

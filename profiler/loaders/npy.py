@@ -76,7 +76,7 @@ def read_npy(
     ``available_bytes`` bytes (counted from that position): a declared size that disagrees is refused."""
     start = stream.tell()
     header = read_npy_header(stream, limits, group)
-    budget.take(header.shape, group)
+    budget.take(header.shape, header.dtype, group)
     present = available_bytes - (header.data_offset - start)
     if present != header.data_bytes:
         raise InvalidGradients(

@@ -72,7 +72,7 @@ def read_safetensors(
         if entry.begin < previous_end:
             raise InvalidGradients("tensor data overlaps another tensor's", group=entry.group)
         previous_end = entry.end
-        budget.take(entry.shape, entry.group)
+        budget.take(entry.shape, entry.dtype, entry.group)
     arrays: dict[str, np.ndarray] = {}
     for entry in entries:
         stream.seek(data_start + entry.begin)
