@@ -95,15 +95,24 @@ class Settings(BaseSettings):
     timeout_graceful_shutdown: float = Field(
         default=20.0, gt=0, description="Seconds in-flight requests get to finish after SIGTERM."
     )
+    request_head_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a client has to send a request's line and headers, counted from connecting (or "
+        "from the first byte of a later request on a kept-alive connection); a silent connection is closed, "
+        "a stalled one gets 408. Applies under `optadvisor serve`.",
+    )
     request_read_timeout: float = Field(
         default=60.0,
         gt=0,
         description="Seconds a client has to deliver a request's body once the app starts reading it "
-        "(slow senders get 408). Header trickling is bounded by limit_concurrency; put a reverse proxy "
-        "in front for full slowloris protection.",
+        "(slow senders get 408).",
     )
     limit_concurrency: int = Field(
-        default=256, ge=1, description="Most open connections/tasks before uvicorn answers 503 outright."
+        default=256,
+        ge=1,
+        description="Most open connections/tasks before new requests get 503 outright (a problem with "
+        "Retry-After).",
     )
     malloc_keep_freed_bytes: int = Field(
         default=64 * MIB,
