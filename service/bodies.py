@@ -94,18 +94,18 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def parse_json(raw: bytes, max_depth: int, *, what: str = "The request body") -> Any:
     """Parse one JSON document strictly: UTF-8, bounded depth, finite numbers, int64 integers, unique keys."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ProblemError(400, f"{what} is not valid UTF-8 (byte offset {error.start}).") from None
-    if not text.strip():
+    if not raw or raw.isspace():
         raise ProblemError(400, f"{what} is empty; send a JSON object.")
     shape = scan_json(raw)
     if shape.depth > max_depth:
         raise ProblemError(400, f"{what} nests {shape.depth} levels deep; at most {max_depth} are allowed.")
-    # Parsing turns every value into a Python object: the body expands many times over (the text itself,
-    # the document, the validated model); counted before it happens, against the job's memory budget.
+    # Parsing turns every value into a Python object: the body expands many times over (the text and a
+    # copy for the number checks, the document, the validated model); counted before any of it is made.
     reserve_memory(2 * len(raw) + shape.values * JSON_BYTES_PER_VALUE, "parsing the JSON body")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ProblemError(400, f"{what} is not valid UTF-8 (byte offset {error.start}).") from None
     digits = raw.translate(_DIGITS_AS_ZEROS)
     may_overflow = b"0" * 309 in digits or _THREE_DIGIT_EXPONENT.search(raw) is not None
     parse_float = _finite_float if may_overflow else float

@@ -55,12 +55,13 @@ class MemoryBudget:
         with self._changed:
             self.holders += 1
 
-    def take(self, nbytes: int, what: str, wait_until: float, retry_after: int) -> None:
-        """Reserve `nbytes` for `what`, waiting until the monotonic time `wait_until` at most."""
-        if nbytes > self.capacity:
+    def take(self, nbytes: int, held: int, what: str, wait_until: float, retry_after: int) -> None:
+        """Reserve `nbytes` more for `what` for a job that holds `held`, waiting until the monotonic time
+        `wait_until` at most."""
+        if held + nbytes > self.capacity:
             raise ProblemError(
                 413,
-                f"This request needs about {_mib(nbytes)} for {what}, more than the "
+                f"This request needs about {_mib(held + nbytes)} once {what} is counted, more than the "
                 f"{_mib(self.capacity)} all running jobs may hold (OPTADVISOR_COMPUTE_MEMORY_BYTES); "
                 "send fewer or smaller gradient groups.",
             )
@@ -101,7 +102,7 @@ class JobBudget:
         self.wait_until = started + pool.queue_timeout
 
     def reserve_memory(self, nbytes: int, what: str) -> None:
-        self.pool.memory.take(nbytes, what, self.wait_until, self.pool.retry_after_seconds)
+        self.pool.memory.take(nbytes, self.reserved, what, self.wait_until, self.pool.retry_after_seconds)
         self.reserved += nbytes
 
     def charge_work(self, units: int, what: str) -> None:
