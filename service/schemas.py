@@ -1,10 +1,11 @@
 """Request bodies the HTTP layer accepts, built from the domain packages' own models."""
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from optadvisor.profiler import ReplayRun
+from optadvisor.profiler.replay import MAX_TRACED_COORDINATES
 from optadvisor.profiler.schema import GradientSampleJSON
 from optadvisor.rules import RecommendationRequest
 from optadvisor.rules.request import DeclaredProfile
@@ -16,6 +17,9 @@ MAX_TRAINING_STEPS: int = next(
 )
 
 Framework = Literal["torch", "keras", "optax"]
+TracedCoordinates = Annotated[
+    list[Annotated[int, Field(ge=0)]], Field(min_length=1, max_length=MAX_TRACED_COORDINATES)
+]
 
 GRADIENTS_DESCRIPTION = (
     "Gradient samples by group name (usually one parameter tensor each): T >= 2 steps of D coordinates, "
@@ -47,8 +51,15 @@ class ProfileForm(BaseModel):
     framework: Framework = "torch"
 
 
+def _candidates_are_unique(schema: dict[str, Any]) -> None:
+    # The rules refuse repeated candidates; the published schema says so, as schema-driven clients need.
+    schema["properties"]["candidates"]["uniqueItems"] = True
+
+
 class RecommendationBody(RecommendationRequest):
     """Body of POST /v1/recommendations: a declared profile, optionally with gradient samples to measure."""
+
+    model_config = ConfigDict(json_schema_extra=_candidates_are_unique)
 
     gradients: dict[str, GradientSampleJSON] | None = Field(
         None,
@@ -66,8 +77,8 @@ class ReplayRequest(BaseModel):
     runs: list[ReplayRun] = Field(
         min_length=1, max_length=18, description="Methods, frameworks and hyperparameters to replay."
     )
-    trace_coordinates: dict[str, list[int]] | None = Field(
+    trace_coordinates: dict[str, TracedCoordinates] | None = Field(
         None,
-        description="Per group, up to 8 coordinate (column) indices whose internal optimizer state is "
-        "traced step by step.",
+        description="Per group sent in `gradients`, 1 to 8 coordinate (column) indices below the "
+        "group's D, whose internal optimizer state is traced step by step.",
     )

@@ -3,6 +3,7 @@ answers every one with a 4xx problem. (`tests/profiler/loaders/test_loader_fuzz.
 """
 
 import io
+import json
 import struct
 import zipfile
 from collections.abc import Callable
@@ -65,15 +66,18 @@ def _npz_bad_utf8_name() -> bytes:
 
 
 def _short_npy_header() -> bytes:
-    # The header's dict is cut off before its declared length is reached (tokenize.TokenError in numpy).
+    # The header's dict ends (unclosed) before its declared length, the rest blank: numpy's tokenizer hits
+    # the end inside the open parenthesis (tokenize.TokenError).
     header = _npy_header("<f4", (3, 4))
-    return header[: len(header) // 2]
+    cut = header.index(b"(3,") + 3
+    return header[:cut] + b" " * (len(header) - cut - 1) + b"\n"
 
 
 def _safetensors_long_integer() -> bytes:
-    digits = "9" * 5000  # int() of 4,300+ digits raises a plain ValueError
-    header = _safetensors({"w": _tensor("F32", [3, 4], 0, 48)}, bytes(48))
-    return header.replace(b"[3, 4]", f"[3, {digits}]".encode())
+    # int() of 4,300+ digits raises a plain ValueError (CPython's guard), not a JSON error.
+    entry = json.dumps({"w": _tensor("F32", [3, 4], 0, 48)}).replace("[3, 4]", "[3, " + "9" * 5000 + "]")
+    header = entry.encode()
+    return struct.pack("<Q", len(header)) + header + bytes(48)
 
 
 FILES: dict[str, Callable[[], tuple[str, bytes]]] = {
