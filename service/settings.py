@@ -1,9 +1,9 @@
 """The service's configuration: every knob, read from `OPTADVISOR_*` environment variables."""
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIB = 1024 * 1024
@@ -129,3 +129,10 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [key.strip() for key in value.split(",") if key.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _one_body_fits_the_buffer(self) -> Self:
+        # Otherwise a body within the request limit could never be buffered: 503 forever instead of 413.
+        if self.max_buffered_bytes < self.max_request_bytes:
+            raise ValueError("max_buffered_bytes must be at least max_request_bytes")
+        return self
