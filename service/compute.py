@@ -177,9 +177,11 @@ class ComputePool:
             )
         self.waiting += 1
         self._publish()
+        queued = time.monotonic()
         try:
             with anyio.fail_after(self.queue_timeout):
                 await self._workers.acquire()
+            self.metrics.compute_wait.observe(time.monotonic() - queued)
         except TimeoutError:
             self.metrics.compute_rejected.inc()
             raise _busy(

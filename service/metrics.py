@@ -2,6 +2,9 @@
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+# Waits for a worker: sub-second is the goal under ordinary load; tens of seconds is the queue timeout.
+WAIT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
+
 
 class Metrics:
     """Request counts and latency by route and status, and the compute pool's load."""
@@ -37,6 +40,12 @@ class Metrics:
         self.body_bytes_held = Gauge(
             "optadvisor_body_bytes_held",
             "Bytes of request bodies held in memory now (being received, waiting or being worked on).",
+            registry=self.registry,
+        )
+        self.compute_wait = Histogram(
+            "optadvisor_compute_wait_seconds",
+            "Time an admitted job waited for a compute worker.",
+            buckets=WAIT_BUCKETS,
             registry=self.registry,
         )
         self.compute_rejected = Counter(

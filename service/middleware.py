@@ -31,17 +31,25 @@ def header(scope: Scope, name: bytes) -> str | None:
 
 
 async def send_problem(
-    send: Send, scope: Scope, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None
+    send: Send,
+    scope: Scope,
+    status: int,
+    detail: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    *,
+    close: bool = True,
 ) -> None:
-    """Answer with a problem document straight from middleware, outside the app's handlers, and close the
-    connection: the request's body is left unread."""
+    """Answer with a problem document straight from middleware, outside the app's handlers. The request's
+    body is left unread: with `close` the connection is closed; without, the server reads and discards the
+    rest of the body (within the request-head deadline) so that the client, still sending, gets the answer
+    instead of a reset connection."""
     body = json.dumps(
         problem_body(status, detail, instance=scope.get("path"), request_id=scope["state"].get("request_id"))
     ).encode()
     raw_headers = [
         (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
         (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
+        *([(b"connection", b"close")] if close else []),
         *(headers or []),
     ]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
@@ -169,8 +177,9 @@ class BodyGuardMiddleware:
             await send_problem(send, scope, 413, str(BodyTooLarge(self.max_bytes).detail))
             return
         if declared is not None and declared.isdigit() and not self.bodies.fits(int(declared)):
+            # Only busy: the body is discarded as it arrives, so the client reads the 503 and retries.
             busy = BodiesFull(self.retry_after_seconds)
-            await send_problem(send, scope, 503, str(busy.detail), headers=_raw_headers(busy))
+            await send_problem(send, scope, 503, str(busy.detail), headers=_raw_headers(busy), close=False)
             return
 
         loop = asyncio.get_running_loop()
@@ -220,7 +229,12 @@ class BodyGuardMiddleware:
             self.bodies.give_back(received)
         if refusal is not None and not response_started:
             await send_problem(
-                send, scope, refusal.status_code, str(refusal.detail), headers=_raw_headers(refusal)
+                send,
+                scope,
+                refusal.status_code,
+                str(refusal.detail),
+                headers=_raw_headers(refusal),
+                close=not isinstance(refusal, BodiesFull),
             )
 
 

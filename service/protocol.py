@@ -5,6 +5,8 @@
   byte cancels it), so 300 connections that never sent a byte stayed open for good and, counted by
   `--limit-concurrency`, made every request 503. Silent connections are closed; one that started a request
   and stalled gets a 408 problem first.
+- A body refused before it was read (the server is busy) is discarded as it arrives, so the client gets the
+  answer, but must finish arriving within the same deadline.
 - Refusals uvicorn writes itself (malformed framing, the concurrency limit) are RFC 9457 problems like every
   other error, not text/plain.
 
@@ -49,6 +51,7 @@ class GuardedH11Protocol(H11Protocol):
         self.guarded_app = self.app
         self.app = self._admit
         self._head_timer: asyncio.TimerHandle | None = None
+        self._drain_timer: asyncio.TimerHandle | None = None
         self._head_bytes = 0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -57,6 +60,9 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_head_timer()
+        if self._drain_timer is not None:
+            self._drain_timer.cancel()
+            self._drain_timer = None
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -68,11 +74,21 @@ class GuardedH11Protocol(H11Protocol):
         if self.conn.their_state is not h11.IDLE:  # the request's head is in: its body has its own deadline
             self._stop_head_timer()
             self._head_bytes = 0
+        if self._drain_timer is not None and not self._draining():
+            self._drain_timer.cancel()
+            self._drain_timer = None
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
         # Idle between requests is the keep-alive timer's; the next head's deadline starts at its first byte.
         self._stop_head_timer()
+        if self._draining():
+            # Answered before its body was read (a busy refusal): uvicorn discards the rest as it arrives,
+            # and every byte would restart its keep-alive timer; the rest must arrive within the deadline.
+            self._drain_timer = self.loop.call_later(self.head_timeout, self._drain_timed_out)
+
+    def _draining(self) -> bool:
+        return self.conn.our_state is h11.DONE and self.conn.their_state is h11.SEND_BODY
 
     def send_400_response(self, msg: str) -> None:
         self._send_problem(
@@ -86,6 +102,11 @@ class GuardedH11Protocol(H11Protocol):
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
+
+    def _drain_timed_out(self) -> None:
+        self._drain_timer = None
+        if self._draining():
+            self.transport.close()
 
     def _head_timed_out(self) -> None:
         self._head_timer = None

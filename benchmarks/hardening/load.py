@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import io
 import json
+import re
 import sys
 import tempfile
 import threading
@@ -72,6 +73,8 @@ class Mode:
     allowed: set[str]
     rss_interval: float = 5.0
     warmup_seconds: float = 0.0
+    # Client n sends only calls of kind client_kinds[n % len(client_kinds)]; empty: every client every call.
+    client_kinds: tuple[str, ...] = ()
 
 
 @dataclass
@@ -95,8 +98,12 @@ def _upload_call(kind: str, path: str, array: np.ndarray) -> Call:
     return Call(kind, path, request.read(), {"content-type": request.headers["content-type"]})
 
 
+# A third of the clients send small gradients, the others declared profiles (issue 20, point 13).
+MIXED_CLIENTS = ("small-gradients", "declared", "declared")
+
+
 def mixed_calls() -> list[Call]:
-    """Declared-profile recommendations and small-gradient profiles (64 x 256 dense JSON), two to one."""
+    """Declared-profile recommendations and small-gradient profiles (64 x 256 dense JSON)."""
     rng = np.random.default_rng(0)
     declared = [
         {"profile": {"gradient_sparsity": 0.97, "training_steps": 200_000, "model_family": "embedding"}},
@@ -125,8 +132,8 @@ def large_profile_calls(steps: int, coordinates: int) -> Callable[[], list[Call]
 
 # The server's default settings: 50 clients must be served without a 503 (issue 20, point 13).
 MODES = {
-    "load": Mode(50, 60.0, {}, mixed_calls, {"200"}),
-    "soak": Mode(50, 600.0, {}, mixed_calls, {"200"}, warmup_seconds=60.0),
+    "load": Mode(50, 60.0, {}, mixed_calls, {"200"}, client_kinds=MIXED_CLIENTS),
+    "soak": Mode(50, 600.0, {}, mixed_calls, {"200"}, warmup_seconds=60.0, client_kinds=MIXED_CLIENTS),
     "overload": Mode(
         40,
         45.0,
@@ -144,7 +151,7 @@ MODES = {
 }
 SMOKE = {
     # As many clients as the full run, for a few seconds: the default queue must hold them all.
-    "load": Mode(50, 4.0, {}, mixed_calls, {"200"}, rss_interval=0.5),
+    "load": Mode(50, 4.0, {}, mixed_calls, {"200"}, rss_interval=0.5, client_kinds=MIXED_CLIENTS),
     "soak": Mode(5, 3.0, {}, mixed_calls, {"200"}, rss_interval=0.5, warmup_seconds=1.0),
     "overload": Mode(
         8,
@@ -214,13 +221,38 @@ async def _client(
         tally.record(call.kind, outcome, time.perf_counter() - started)
 
 
-async def _drive(url: str, clients: int, seconds: float, calls: list[Call]) -> Tally:
+async def _drive(
+    url: str, clients: int, seconds: float, calls: list[Call], client_kinds: tuple[str, ...] = ()
+) -> Tally:
     tally = Tally()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+
+    def own_calls(number: int) -> list[Call]:
+        if not client_kinds:
+            return calls
+        return [call for call in calls if call.kind == client_kinds[number % len(client_kinds)]]
+
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
         deadline = time.monotonic() + seconds
-        await asyncio.gather(*(_client(number, client, calls, deadline, tally) for number in range(clients)))
+        await asyncio.gather(
+            *(_client(number, client, own_calls(number), deadline, tally) for number in range(clients))
+        )
     return tally
+
+
+def wait_percentile(metrics: str, quantile: float) -> float | None:
+    """The upper bound of the optadvisor_compute_wait_seconds bucket holding `quantile` of the waits (None
+    without waits): Prometheus buckets give no finer figure."""
+    buckets = [
+        (float(bound), float(count))
+        for bound, count in re.findall(
+            r'^optadvisor_compute_wait_seconds_bucket\{le="([^"]+)"\} (\S+)$', metrics, re.M
+        )
+    ]
+    total = buckets[-1][1] if buckets else 0.0
+    if not total:
+        return None
+    return next(bound for bound, count in buckets if count >= quantile * total)
 
 
 def _percentiles_ms(values: list[float]) -> dict[str, float]:
@@ -264,8 +296,9 @@ def run(mode_name: str, mode: Mode, log_dir: Path) -> dict[str, Any]:
         sampler = RssSampler(pid, mode.rss_interval)
         with sampler.running():
             started = time.monotonic()
-            tally = asyncio.run(_drive(server.url, mode.clients, mode.seconds, calls))
+            tally = asyncio.run(_drive(server.url, mode.clients, mode.seconds, calls, mode.client_kinds))
             elapsed = time.monotonic() - started
+        metrics = httpx.get(f"{server.url}/metrics", timeout=10).text
         peak = peak_rss_bytes(pid)
         healthy = httpx.get(f"{server.url}/healthz", timeout=10).status_code == 200
         server_errors = server.log().count("Traceback")
@@ -282,6 +315,9 @@ def run(mode_name: str, mode: Mode, log_dir: Path) -> dict[str, Any]:
         "errors": errors,
         "latency_ms": {kind: _percentiles_ms(values) for kind, values in sorted(tally.latencies.items())}
         | {"all": _percentiles_ms([v for values in tally.latencies.values() for v in values])},
+        # Includes the warm-up requests' waits (none: they run alone).
+        "compute_wait_p99_s_at_most": wait_percentile(metrics, 0.99),
+        "compute_wait_p50_s_at_most": wait_percentile(metrics, 0.5),
         "rss_mb_before": round(rss_before / MIB, 1),
         "peak_rss_mb": round(peak / MIB, 1),
         "peak_growth_mb": round((peak - rss_before) / MIB, 1),

@@ -87,3 +87,39 @@ def test_kept_alive_connections_still_serve_several_requests(guarded_server: Run
         for _ in range(3):
             assert client.get("/healthz").status_code == 200
             time.sleep(HEAD_TIMEOUT / 2)
+
+
+@pytest.fixture(scope="module")
+def small_buffer_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    settings = {
+        "request_head_timeout": str(HEAD_TIMEOUT),
+        "max_request_bytes": str(1024 * 1024),
+        "max_buffered_bytes": str(1024 * 1024),
+        "log_level": "WARNING",
+    }
+    with running_server(Path(tmp_path_factory.mktemp("buffer")), settings) as running:
+        yield running
+
+
+def test_a_busy_refusal_reaches_a_client_still_sending(small_buffer_server: RunningServer) -> None:
+    # A slow sender holds most of the body buffer; a 600 kB upload no longer fits and is refused by its
+    # Content-Length. The server discards its body as it arrives, so the client reads the 503 instead of a
+    # reset connection, and may retry after Retry-After.
+    holder = socket.create_connection(("127.0.0.1", small_buffer_server.port))
+    try:
+        holder.sendall(
+            b"POST /v1/profiles HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000000\r\n\r\n" + b" " * 700_000
+        )
+        time.sleep(0.5)
+        response = httpx.post(
+            f"{small_buffer_server.url}/v1/profiles",
+            content=b" " * 600_000,
+            headers={"content-type": "application/json"},
+            timeout=10,
+        )
+        assert response.status_code == 503, response.text[:300]
+        assert response.headers["retry-after"] == "2"
+        assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE.decode()
+    finally:
+        holder.close()
