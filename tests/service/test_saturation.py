@@ -205,15 +205,39 @@ def test_memory_waits_for_a_running_job_and_never_deadlocks() -> None:
         assert order == ["big done", "small reserved"]
         assert pool.memory.reserved == 0
 
-        # Alone, a job that does not fit has nobody to wait for: refused at once, not after the timeout.
-        def greedy() -> None:
-            reserve_memory(8 * MIB, "first part")
-            reserve_memory(8 * MIB, "second part")
+        # When every other running job is itself waiting, nobody would give memory back: the job that would
+        # complete the circle is refused at once (503), and the waiting one then proceeds.
+        first_holds, second_holds = threading.Event(), threading.Event()
 
-        started = time.monotonic()
-        with pytest.raises(ProblemError) as busy:
-            await pool.run(greedy)
-        assert busy.value.status == 503
-        assert time.monotonic() - started < 1
+        def first() -> str:
+            reserve_memory(6 * MIB, "first part")
+            first_holds.set()
+            second_holds.wait(5)
+            reserve_memory(3 * MIB, "second part")  # waits for the other job
+            return "first done"
+
+        def second() -> None:
+            first_holds.wait(5)
+            reserve_memory(3 * MIB, "first part")
+            second_holds.set()
+            time.sleep(0.2)  # the first job is waiting by now
+            reserve_memory(3 * MIB, "second part")
+
+        outcomes: list[object] = []
+
+        async def run_second() -> None:
+            started = time.monotonic()
+            with pytest.raises(ProblemError) as busy:
+                await pool.run(second)
+            outcomes.append((busy.value.status, time.monotonic() - started < 2))
+
+        async def run_first() -> None:
+            outcomes.append(await pool.run(first))
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(run_first)
+            tasks.start_soon(run_second)
+        assert sorted(map(str, outcomes)) == ["(503, True)", "first done"]
+        assert pool.memory.reserved == 0
 
     anyio.run(scenario)
