@@ -1,5 +1,5 @@
-"""Header trickling (slowloris) against `optadvisor serve`: how long slow sockets live, what probes get meanwhile
-(the request-head deadline, OPTADVISOR_REQUEST_HEAD_TIMEOUT, closes them with 408).
+"""Header trickling (slowloris) against `optadvisor serve`: how long slow sockets live, what probes get
+meanwhile (the request-head deadline, OPTADVISOR_REQUEST_HEAD_TIMEOUT, answers them 408 and closes them).
 
     python benchmarks/hardening/slowloris.py           # 40 sockets, one header line every 2 s for 30 s,
                                                        #   limit_concurrency 32 (fewer than the sockets)
