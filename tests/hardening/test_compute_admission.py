@@ -1,10 +1,10 @@
 """Compute admission over HTTP (issue 20, points 2 and 6): gradients are measured in the pool whatever the
 key looks like in the bytes, and a request's work is counted before it starts."""
 
-import threading
 import time
 
 import httpx
+from live_probes import healthz_latencies
 
 from benchmarks.server import RunningServer
 
@@ -16,20 +16,7 @@ def test_an_escaped_gradients_key_is_measured_off_the_event_loop(server: Running
     # "gradient\u0073" is the key "gradients" once parsed; a small body holding it was answered inline.
     body = b'{"gradient\\u0073": {"g": ' + httpx.Request("POST", "/", json=SLOW_SAMPLE).read() + b"}}"
     assert len(body) < 1024
-    probe_seconds: list[float] = []
-    done = threading.Event()
-
-    def probe() -> None:
-        with httpx.Client(base_url=server.url, timeout=30) as prober:
-            while not done.is_set():
-                started = time.perf_counter()
-                assert prober.get("/healthz").status_code == 200
-                probe_seconds.append(time.perf_counter() - started)
-                time.sleep(0.02)
-
-    prober = threading.Thread(target=probe)
-    prober.start()
-    try:
+    with healthz_latencies(server.url, pause=0.02) as probe_seconds:
         started = time.perf_counter()
         response = httpx.post(
             f"{server.url}/v1/recommendations",
@@ -38,9 +25,6 @@ def test_an_escaped_gradients_key_is_measured_off_the_event_loop(server: Running
             timeout=60,
         )
         elapsed = time.perf_counter() - started
-    finally:
-        done.set()
-        prober.join()
     assert response.status_code == 200, response.text[:300]
     assert response.json()["measured"]["steps"] == 4096
     assert elapsed > 0.5  # the work is real: the probes below ran while it did

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from live_probes import read_until_closed
 
 from benchmarks.server import RunningServer, running_server
 
@@ -23,24 +24,13 @@ def guarded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
         yield running
 
 
-def _read_until_closed(connection: socket.socket, seconds: float) -> bytes:
-    connection.settimeout(seconds)
-    answer = b""
-    try:
-        while chunk := connection.recv(65536):
-            answer += chunk
-    except (TimeoutError, ConnectionResetError):
-        pass
-    return answer
-
-
 def test_silent_connections_are_closed_and_the_server_answers_again(guarded_server: RunningServer) -> None:
     silent = [socket.create_connection(("127.0.0.1", guarded_server.port)) for _ in range(SILENT_CONNECTIONS)]
     try:
         # Past the connection limit: refused with a problem, not text/plain.
         with socket.create_connection(("127.0.0.1", guarded_server.port)) as probe:
             probe.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-            refused = _read_until_closed(probe, 5)
+            refused = read_until_closed(probe, 5)
         assert refused.startswith(b"HTTP/1.1 503"), refused[:200]
         assert PROBLEM_MEDIA_TYPE in refused
         assert b"retry-after: " in refused.lower()
@@ -77,7 +67,7 @@ def test_a_trickled_request_head_gets_408(guarded_server: RunningServer) -> None
 def test_malformed_framing_gets_a_400_problem(guarded_server: RunningServer) -> None:
     with socket.create_connection(("127.0.0.1", guarded_server.port)) as connection:
         connection.sendall(b"POST /v1/profiles HTTP/1.1\r\nHost: x\r\nContent-Length: banana\r\n\r\n")
-        answer = _read_until_closed(connection, 5)
+        answer = read_until_closed(connection, 5)
     assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
     assert PROBLEM_MEDIA_TYPE in answer
 

@@ -2,13 +2,12 @@
 clients (issue 20, point 1: the depth scan's regular expression peaked at about 140x the body and held the
 GIL for seconds)."""
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from live_probes import healthz_latencies
 
 from benchmarks.hardening.load import peak_rss_bytes
 from benchmarks.server import RunningServer, running_server
@@ -30,24 +29,8 @@ def test_a_16_mib_string_is_cheap_and_probes_keep_answering(fresh_server: Runnin
     with httpx.Client(base_url=fresh_server.url, timeout=60) as client:
         assert client.post("/v1/profiles", json={}).status_code == 422  # warm: imports and first parse
         before = fresh_server.rss_bytes()
-        probe_seconds: list[float] = []
-        answered = threading.Event()
-
-        def probe() -> None:
-            with httpx.Client(base_url=fresh_server.url, timeout=30) as prober:
-                while not answered.is_set():
-                    started = time.perf_counter()
-                    assert prober.get("/healthz").status_code == 200
-                    probe_seconds.append(time.perf_counter() - started)
-                    time.sleep(0.01)
-
-        prober = threading.Thread(target=probe)
-        prober.start()
-        try:
+        with healthz_latencies(fresh_server.url) as probe_seconds:
             response = client.post("/v1/profiles", content=body, headers={"content-type": "application/json"})
-        finally:
-            answered.set()
-            prober.join()
     assert response.status_code == 422
     assert len(response.content) < 4096
     growth = peak_rss_bytes(fresh_server.process.pid) - before

@@ -6,6 +6,7 @@ import httpx
 import numpy as np
 import pytest
 from bad_payloads import _safetensors, _tensor
+from live_probes import read_until_closed
 
 from benchmarks.server import RunningServer
 
@@ -14,16 +15,10 @@ DENSE = {"format": "dense", "values": [[0.01, 0.0], [0.02, 0.1], [0.0, 0.3]]}
 
 
 def _exchange(port: int, request: bytes) -> bytes:
-    """Send raw bytes; read until the server closes (or 10 s pass)."""
+    """Send raw bytes; read until the server closes (or 10 s pass without a byte)."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
         connection.sendall(request)
-        answer = b""
-        try:
-            while chunk := connection.recv(65536):
-                answer += chunk
-        except TimeoutError:
-            pass
-    return answer
+        return read_until_closed(connection, 10)
 
 
 def test_head_healthz_answers_200(api: httpx.Client) -> None:
