@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from optadvisor.profiler.errors import GradientLimitExceeded, InvalidGradients
-from optadvisor.profiler.limits import Limits
+from optadvisor.profiler.limits import Limits, reserve_sample_memory
 from optadvisor.profiler.sample import FloatArray, GradientSample, make_sample
 from optadvisor.profiler.schema import CooSampleJSON, DenseSampleJSON
 
@@ -37,6 +37,8 @@ def samples_from_json(
                 group=group,
             )
         budget -= steps * coordinates
+        # Dense or COO, every sample from JSON becomes a float64 array of T x D.
+        reserve_sample_memory(steps * coordinates, 8, "measuring a gradient group")
         values = _dense_values(sample) if isinstance(sample, DenseSampleJSON) else _coo_values(group, sample)
         samples[group] = make_sample(
             group,

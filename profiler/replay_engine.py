@@ -21,12 +21,16 @@ import torch
 from optadvisor import optimizers
 from optadvisor.profiler.coordinates import Columns
 from optadvisor.profiler.errors import InvalidReplay
+from optadvisor.profiler.limits import charge_work, check_deadline, reserve_memory
 from optadvisor.profiler.report import ReplayTrajectory, StateTrace
 from optadvisor.profiler.sample import GradientSample
 
 TRAJECTORY_POINTS = 200
 MAX_REPLAY_STEPS = 4096
 _GATHER_ELEMENTS = 1 << 20
+# Work of one optimizer step, in units of one coordinate: a step costs about 110 µs whatever its width, plus
+# about 15 ns per coordinate (2-core build machine), so its fixed part is worth about 8,000 coordinates.
+STEP_OVERHEAD_UNITS = 8192
 
 
 @dataclass(frozen=True)
@@ -62,12 +66,28 @@ def replay_groups(
     partitions: dict[int, list[str]] = {}
     for name, sample in samples.items():
         partitions.setdefault(min(sample.steps, MAX_REPLAY_STEPS), []).append(name)
+    widths = {steps: sum(columns[name].size for name in names) for steps, names in partitions.items()}
+    charge_work(
+        sum(steps * len(runs) * (width + STEP_OVERHEAD_UNITS) for steps, width in widths.items()),
+        f"replaying {len(runs)} runs over {len(partitions)} distinct step counts",
+    )
+    # Partitions are replayed one after the other: the largest one's state is what is held at once.
+    reserve_memory(
+        max(_state_bytes(steps, width, len(runs)) for steps, width in widths.items()), "replay state"
+    )
     with single_threaded_torch():
         for steps, names in partitions.items():
             partition = _Partition(steps, names, samples, columns, traced or {})
             for result, outcome in zip(results, partition.outcomes(runs), strict=True):
                 result.update(outcome)
     return [{name: result[name] for name in samples} for result in results]
+
+
+def _state_bytes(steps: int, width: int, runs: int) -> int:
+    """Memory a partition's replay holds: per run the recorded effective steps (float32) and the
+    parameter, its gradient, a copy and up to three state tensors (float32); the gathered block."""
+    recorded = min(steps, TRAJECTORY_POINTS)
+    return runs * (recorded * width * 4 + 6 * width * 4) + _GATHER_ELEMENTS * 4
 
 
 @contextmanager
@@ -139,6 +159,7 @@ class _Partition:
             stop = min(start + block, self.steps)
             self._gather(gradients, start, stop)
             for offset in range(stop - start):
+                check_deadline()
                 row = gradients[offset]
                 seen |= row != 0
                 gradient = torch.from_numpy(row)

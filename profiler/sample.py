@@ -16,6 +16,7 @@ IntArray = npt.NDArray[np.integer]
 _FINITE_CHECK_ELEMENTS = 1 << 21
 # Larger magnitudes (possible in float64 JSON) become inf in the float32 replays, and NaN in the figures.
 _LARGEST_FLOAT32 = float(np.finfo(np.float32).max)
+_LARGEST_ENTRY_COUNT = 2**63 - 1
 _FLOAT32_REASON = "the largest float32 (the replays run in float32, as the frameworks train)"
 
 
@@ -54,6 +55,12 @@ class GradientSample:
                 "coordinates sent"
             )
         tensor_size = self.total_coordinates if self.total_coordinates is not None else coordinates
+        # The figures count entries over every step of the whole tensor in 64-bit integers.
+        if steps * tensor_size > _LARGEST_ENTRY_COUNT:
+            raise InvalidGradients(
+                f"total_coordinates x steps must be at most 2^63 - 1 (the entries counted over the whole "
+                f"stream); {tensor_size} x {steps} is more"
+            )
         if self.step_norms is not None:
             _check_vector("step_norms", self.step_norms, steps, "steps")
             if np.any(self.step_norms < 0):

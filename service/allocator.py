@@ -20,11 +20,14 @@ MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024
 
 
 @functools.cache
-def _mallopt() -> Callable[[int, int], int] | None:
+def _libc() -> ctypes.CDLL | None:
     name = ctypes.util.find_library("c")
-    if name is None:
-        return None
-    function = getattr(ctypes.CDLL(name), "mallopt", None)
+    return None if name is None else ctypes.CDLL(name)
+
+
+@functools.cache
+def _mallopt() -> Callable[[int, int], int] | None:
+    function = getattr(_libc(), "mallopt", None)
     if function is not None:
         function.argtypes, function.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     return function
@@ -41,3 +44,17 @@ def keep_freed_memory(trim_threshold_bytes: int) -> bool:
     return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)) and bool(
         mallopt(_M_TRIM_THRESHOLD, trim_threshold_bytes)
     )
+
+
+def release_free_memory() -> bool:
+    """Return the heap's free memory to the OS now (glibc's malloc_trim); False where that is not possible.
+
+    After a job that parsed a large JSON body or densified a large sample, glibc keeps much of what it freed
+    in its free lists (up to the trim threshold per arena, more where fragments pin it): measured 430-600 MiB
+    above a fresh process after bursts.
+    """
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is None:
+        return False
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return bool(trim(0))

@@ -10,7 +10,7 @@ from optadvisor.profiler import Limits
 from optadvisor.service.allocator import keep_freed_memory
 from optadvisor.service.answer_cache import AnswerCache
 from optadvisor.service.auth import ApiKeyMiddleware
-from optadvisor.service.compute import ComputePool
+from optadvisor.service.compute import BodyBudget, ComputePool
 from optadvisor.service.dependencies import Services
 from optadvisor.service.docs import install_docs
 from optadvisor.service.errors import install_error_handlers
@@ -58,7 +58,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             job_limits=JobLimits(gradients=limits, max_json_depth=settings.max_json_depth),
             ruleset=loaded,
             pool=ComputePool(
-                settings.compute_workers, settings.compute_queue, settings.retry_after_seconds, metrics
+                workers=settings.compute_workers,
+                queue=settings.compute_queue,
+                queue_timeout=settings.compute_queue_timeout,
+                memory_bytes=settings.compute_memory_bytes,
+                max_work=settings.max_compute_work,
+                compute_timeout=settings.compute_timeout,
+                retry_after_seconds=settings.retry_after_seconds,
+                metrics=metrics,
             ),
             declared_answers=AnswerCache(DECLARED_ANSWER_CACHE_BYTES),
             metrics=metrics,
@@ -89,7 +96,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added innermost first: the request id exists before the key check or the body guard refuse anything,
     # and a request without a valid key is refused before its body is read.
     app.add_middleware(
-        BodyGuardMiddleware, max_bytes=settings.max_request_bytes, read_timeout=settings.request_read_timeout
+        BodyGuardMiddleware,
+        max_bytes=settings.max_request_bytes,
+        read_timeout=settings.request_read_timeout,
+        bodies=BodyBudget(settings.max_buffered_bytes, metrics),
+        retry_after_seconds=settings.retry_after_seconds,
     )
     if settings.api_keys:
         app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys, prefix=API_PREFIX)

@@ -18,20 +18,20 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
-from optadvisor.service.problems import FieldError, ProblemError
+from optadvisor.profiler.limits import reserve_memory
+from optadvisor.service.json_scan import scan_json
+from optadvisor.service.problems import FieldError, ProblemError, reported_name
 from optadvisor.service.settings import Settings
 
 JSON_MEDIA_TYPE = "application/json"
 MULTIPART_MEDIA_TYPE = "multipart/form-data"
 OCTET_STREAM_MEDIA_TYPE = "application/octet-stream"
 MAX_FORM_PART_BYTES = 1024 * 1024
+# Memory one JSON value costs once parsed and validated, at most: a float is a 24-byte object and a slot in
+# its list, twice (document and model), plus dict and list overheads; measured up to about 350 bytes per
+# value for dense float rows, end to end (benchmarks/hardening/memory.py).
+JSON_BYTES_PER_VALUE = 320
 
-# Strings are dropped before counting brackets, since brackets inside them do not nest.
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_NOT_A_BRACKET = bytes(byte for byte in range(256) if byte not in b"[]{}")
-_BRACKET_STEP = np.zeros(256, dtype=np.int8)
-_BRACKET_STEP[list(b"[{")] = 1
-_BRACKET_STEP[list(b"]}")] = -1
 # Only numbers with a 3-digit exponent or 309+ digits can overflow to infinity, and only integers of 19+
 # digits may not fit 64 bits (numpy would raise on them): bodies without either take the fast paths.
 _THREE_DIGIT_EXPONENT = re.compile(rb"[eE]\+?\d{3}")
@@ -39,8 +39,6 @@ _THREE_DIGIT_EXPONENT = re.compile(rb"[eE]\+?\d{3}")
 # \d{309} retries at every digit (0.24 s on a 5.9 MB body of floats, against 0.01 s this way).
 _DIGITS_AS_ZEROS = bytes(ord("0") if chr(byte).isdigit() and byte < 128 else ord(" ") for byte in range(256))
 _INT64_BOUND = 2**63
-# Field names and keys are reported to locate an error; an attacker-sized one is cut to this length.
-_MAX_REPORTED_NAME = 64
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -60,15 +58,6 @@ class MultipartBody:
     fields: dict[str, str]
     upload: UploadFile | None
     location: str = "form"
-
-
-def json_depth(raw: bytes) -> int:
-    """Deepest nesting of arrays/objects in `raw`, counted without parsing (linear, vectorised)."""
-    brackets = _JSON_STRING.sub(b'""', raw).translate(None, _NOT_A_BRACKET)
-    if not brackets:
-        return 0
-    depth = np.cumsum(_BRACKET_STEP[np.frombuffer(brackets, dtype=np.uint8)], dtype=np.int64)
-    return int(depth.max())
 
 
 def _refuse_constant(name: str) -> float:
@@ -97,7 +86,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     for key, value in pairs:
         if key in document:
             raise ProblemError(
-                400, f"The JSON body names key {_reported_name(key)!r} twice in one object; send it once."
+                400, f"The JSON body names key {reported_name(key)!r} twice in one object; send it once."
             )
         document[key] = value
     return document
@@ -105,15 +94,18 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def parse_json(raw: bytes, max_depth: int, *, what: str = "The request body") -> Any:
     """Parse one JSON document strictly: UTF-8, bounded depth, finite numbers, int64 integers, unique keys."""
+    if not raw or raw.isspace():
+        raise ProblemError(400, f"{what} is empty; send a JSON object.")
+    shape = scan_json(raw)
+    if shape.depth > max_depth:
+        raise ProblemError(400, f"{what} nests {shape.depth} levels deep; at most {max_depth} are allowed.")
+    # Parsing turns every value into a Python object: the body expands many times over (the text and a
+    # copy for the number checks, the document, the validated model); counted before any of it is made.
+    reserve_memory(2 * len(raw) + shape.values * JSON_BYTES_PER_VALUE, "parsing the JSON body")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ProblemError(400, f"{what} is not valid UTF-8 (byte offset {error.start}).") from None
-    if not text.strip():
-        raise ProblemError(400, f"{what} is empty; send a JSON object.")
-    depth = json_depth(raw)
-    if depth > max_depth:
-        raise ProblemError(400, f"{what} nests {depth} levels deep; at most {max_depth} are allowed.")
     digits = raw.translate(_DIGITS_AS_ZEROS)
     may_overflow = b"0" * 309 in digits or _THREE_DIGIT_EXPONENT.search(raw) is not None
     parse_float = _finite_float if may_overflow else float
@@ -135,10 +127,6 @@ def parse_json(raw: bytes, max_depth: int, *, what: str = "The request body") ->
         raise ProblemError(400, f"{what} nests too deeply.") from None
 
 
-def _reported_name(name: str) -> str:
-    return name if len(name) <= _MAX_REPORTED_NAME else name[:_MAX_REPORTED_NAME] + "..."
-
-
 def _message(item: ErrorDetails) -> str:
     # This one pydantic message quotes the offending value (the unknown tag); name the choices instead.
     if item["type"] == "union_tag_invalid" and "ctx" in item:
@@ -150,7 +138,7 @@ def field_errors(error: ValidationError, prefix: tuple[str | int, ...] = ("body"
     """The errors of a pydantic validation, located and described, without the offending input."""
     return [
         FieldError(
-            loc=[*prefix, *(part if isinstance(part, int) else _reported_name(part) for part in item["loc"])],
+            loc=[*prefix, *(part if isinstance(part, int) else reported_name(part) for part in item["loc"])],
             msg=_message(item),
         )
         for item in error.errors(include_input=False)
@@ -206,7 +194,7 @@ async def _raw_upload(request: Request) -> MultipartBody:
     query = request.query_params
     repeated = sorted(name for name in query if len(query.getlist(name)) > 1)
     if repeated:
-        raise ProblemError(400, f"Query parameter {_reported_name(repeated[0])!r} is given more than once.")
+        raise ProblemError(400, f"Query parameter {reported_name(repeated[0])!r} is given more than once.")
     fields = dict(query)
     filename = fields.pop("filename", "")
     if not filename:
@@ -216,11 +204,17 @@ async def _raw_upload(request: Request) -> MultipartBody:
             "(its extension gives the format, e.g. ?filename=embedding.weight.npy).",
             errors=[FieldError(loc=["query", "filename"], msg="Field required")],
         )
+    return MultipartBody(fields, UploadFile(await _streamed(request), filename=filename), location="query")
+
+
+async def _streamed(request: Request) -> io.BytesIO:
+    """The body in one growing buffer: `request.body()` joins its chunks at the end, briefly holding the
+    body twice."""
     content = io.BytesIO()
     async with aclosing(request.stream()) as stream:
         async for chunk in stream:
             content.write(chunk)
-    return MultipartBody(fields, UploadFile(content, filename=filename), location="query")
+    return content
 
 
 async def read_body(
@@ -228,15 +222,20 @@ async def read_body(
 ) -> JsonBody | MultipartBody:
     """Read a JSON body, or where the endpoint takes them a multipart form or (`raw_upload`) a file sent as
     the body itself; other types and encodings get 415."""
-    encoding = request.headers.get("content-encoding", "identity").strip().lower()
-    if encoding != "identity":
+    # Every Content-Encoding header and every coding listed in one: a second header must not slip past.
+    codings = [
+        coding.strip().lower()
+        for value in request.headers.getlist("content-encoding")
+        for coding in value.split(",")
+    ]
+    if any(coding != "identity" for coding in codings):
         raise ProblemError(
             415, "Content-Encoding is not supported; send the body uncompressed (Content-Encoding: identity)."
         )
     kind = media_type(request)
     if raw_upload and kind != OCTET_STREAM_MEDIA_TYPE and request.query_params:
         # Two places for one field would let them disagree: the query string is only for raw uploads.
-        name = _reported_name(next(iter(request.query_params)))
+        name = reported_name(next(iter(request.query_params)))
         raise ProblemError(
             422,
             f"Query parameter {name!r} is read only with an {OCTET_STREAM_MEDIA_TYPE} body; "
@@ -244,7 +243,8 @@ async def read_body(
             errors=[FieldError(loc=["query", name], msg=f"Allowed only with {OCTET_STREAM_MEDIA_TYPE}")],
         )
     if kind == JSON_MEDIA_TYPE:
-        return JsonBody(await request.body())
+        # getvalue() hands over the buffer itself, without a copy.
+        return JsonBody((await _streamed(request)).getvalue())
     if multipart and kind == MULTIPART_MEDIA_TYPE:
         form = await _multipart_form(request, settings.max_form_fields, settings.max_request_bytes)
         fields = {name: value for name, value in form.multi_items() if isinstance(value, str)}

@@ -103,6 +103,7 @@ def serve(
     from optadvisor.service.app import (
         create_app,  # builds an app from the environment on import: valid by now
     )
+    from optadvisor.service.protocol import guarded_h11_protocol
 
     uvicorn.run(
         create_app(settings),
@@ -111,6 +112,7 @@ def serve(
         timeout_keep_alive=int(settings.timeout_keep_alive),
         timeout_graceful_shutdown=int(settings.timeout_graceful_shutdown),
         limit_concurrency=settings.limit_concurrency,
+        http=guarded_h11_protocol(settings),
         log_config=None,
         access_log=False,
     )

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from optadvisor.profiler.errors import GradientError, GradientLimitExceeded, UnsupportedGradientFormat
-from optadvisor.service.problems import FieldError, ProblemError, problem_response
+from optadvisor.service.problems import FieldError, ProblemError, problem_response, reported_name
 
 logger = logging.getLogger("optadvisor.errors")
 
@@ -37,10 +37,12 @@ async def handle_problem(request: Request, error: Exception) -> Response:
 async def handle_http_exception(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     detail = error.detail if isinstance(error.detail, str) else "The request could not be processed."
+    # The path is the client's own text (it is in `instance`, cut to length): the detail does not repeat it.
     if error.status_code == 404 and detail == "Not Found":
-        detail = f"No resource at {request.url.path}."
+        detail = "No resource at this path."
     elif error.status_code == 405:
-        detail = f"Method {request.method} is not allowed on {request.url.path}."
+        allowed = (error.headers or {}).get("Allow", "")
+        detail = "This method is not allowed on this path" + (f"; allowed: {allowed}." if allowed else ".")
     return _problem(request, ProblemError(error.status_code, detail, headers=error.headers))
 
 
@@ -56,11 +58,13 @@ async def handle_request_validation(request: Request, error: Exception) -> Respo
 async def handle_gradient_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, GradientError)
     status = 422
+    # The domain's message names the group as sent; a client-chosen name is reported cut to length.
+    message = error.detail if error.group is None else f"group {reported_name(error.group)!r}: {error.detail}"
     if isinstance(error, GradientLimitExceeded):
         status = 413
     elif isinstance(error, UnsupportedGradientFormat):
         status = 415
-    return _problem(request, ProblemError(status, str(error)))
+    return _problem(request, ProblemError(status, message))
 
 
 async def handle_unexpected(request: Request, error: Exception) -> Response:

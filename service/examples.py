@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from optadvisor.service.schemas import MAX_TRAINING_STEPS
+
 _DENSE_SAMPLE: dict[str, Any] = {
     "format": "dense",
     "values": [[0.01, 0.0, -0.02], [0.012, 0.0, -0.018], [0.009, 0.3, -0.021], [0.011, 0.0, -0.019]],
@@ -55,7 +57,7 @@ PROFILE_FORM_SCHEMA: dict[str, Any] = {
     "required": ["gradients"],
     "properties": {
         "gradients": _GRADIENT_FILE,
-        "training_steps": {"type": "integer", "minimum": 1},
+        "training_steps": {"type": "integer", "minimum": 1, "maximum": MAX_TRAINING_STEPS},
         "framework": {"type": "string", "enum": ["torch", "keras", "optax"], "default": "torch"},
     },
 }

@@ -4,6 +4,7 @@ Each job returns the response body already serialised, so that work also stays o
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.datastructures import UploadFile
 
@@ -88,6 +89,12 @@ def recommendation_job(body: JsonBody | MultipartBody, ruleset: rules.RuleSet, l
         )
     # RecommendationBody extends rules.RecommendationRequest, so the engine takes it as it is.
     return rules.recommend(request, ruleset, measured).model_dump_json().encode()
+
+
+def declared_recommendation(document: Any, ruleset: rules.RuleSet) -> bytes:
+    """A recommendation from a parsed JSON body that holds no gradients: the rules alone (sub-millisecond)."""
+    request = validate(RecommendationBody, document)
+    return rules.recommend(request, ruleset, None).model_dump_json().encode()
 
 
 def replay_job(body: JsonBody, limits: JobLimits) -> bytes:

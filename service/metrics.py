@@ -2,6 +2,9 @@
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+# Waits for a worker: sub-second is the goal under ordinary load; tens of seconds is the queue timeout.
+WAIT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
+
 
 class Metrics:
     """Request counts and latency by route and status, and the compute pool's load."""
@@ -29,9 +32,25 @@ class Metrics:
             "Compute jobs admitted and waiting for a worker.",
             registry=self.registry,
         )
+        self.compute_memory_reserved = Gauge(
+            "optadvisor_compute_memory_reserved_bytes",
+            "Memory reserved by running compute jobs for what their requests expand to.",
+            registry=self.registry,
+        )
+        self.body_bytes_held = Gauge(
+            "optadvisor_body_bytes_held",
+            "Bytes of request bodies held in memory now (being received, waiting or being worked on).",
+            registry=self.registry,
+        )
+        self.compute_wait = Histogram(
+            "optadvisor_compute_wait_seconds",
+            "Time an admitted job waited for a compute worker.",
+            buckets=WAIT_BUCKETS,
+            registry=self.registry,
+        )
         self.compute_rejected = Counter(
             "optadvisor_compute_rejected",
-            "Requests refused because the compute queue was full.",
+            "Requests refused because the compute queue was full or waited too long.",
             registry=self.registry,
         )
 

@@ -13,6 +13,7 @@ import time
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from optadvisor.service.compute import BodyBudget
 from optadvisor.service.logs import log_access, request_id_var
 from optadvisor.service.metrics import Metrics
 from optadvisor.service.problems import PROBLEM_MEDIA_TYPE, problem_body
@@ -30,17 +31,25 @@ def header(scope: Scope, name: bytes) -> str | None:
 
 
 async def send_problem(
-    send: Send, scope: Scope, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None
+    send: Send,
+    scope: Scope,
+    status: int,
+    detail: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    *,
+    close: bool = True,
 ) -> None:
-    """Answer with a problem document straight from middleware, outside the app's handlers, and close the
-    connection: the request's body is left unread."""
+    """Answer with a problem document straight from middleware, outside the app's handlers. The request's
+    body is left unread: with `close` the connection is closed; without, the server reads and discards the
+    rest of the body (within the request-head deadline) so that the client, still sending, gets the answer
+    instead of a reset connection."""
     body = json.dumps(
         problem_body(status, detail, instance=scope.get("path"), request_id=scope["state"].get("request_id"))
     ).encode()
     raw_headers = [
         (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
         (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
+        *([(b"connection", b"close")] if close else []),
         *(headers or []),
     ]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
@@ -53,12 +62,18 @@ def _new_request_id() -> str:
     return f"{random.getrandbits(128):032x}"
 
 
-def _route_template(scope: Scope, status: int) -> str:
-    """The matched route's path template; unmatched paths share one label so clients cannot add series."""
+# Methods get their own label; any other token a client sends shares one, so clients cannot add series.
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED_ROUTE = "unmatched"
+
+
+def metric_labels(scope: Scope) -> tuple[str, str]:
+    """(method, route) labels of a request: the matched route's path template, and one shared label for
+    every request that never reached a route (unknown path, or refused earlier by the key check or the body
+    guard), whose raw path is the client's to choose."""
+    method = scope["method"] if scope["method"] in _KNOWN_METHODS else "other"
     template = getattr(scope.get("route"), "path", None)
-    if isinstance(template, str):
-        return template
-    return "unmatched" if status in (404, 405) else str(scope["path"])[:64]
+    return method, template if isinstance(template, str) else UNMATCHED_ROUTE
 
 
 class RequestContextMiddleware:
@@ -90,8 +105,8 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            template = _route_template(scope, status)
-            self.metrics.observe_request(scope["method"], template, status, elapsed)
+            method, template = metric_labels(scope)
+            self.metrics.observe_request(method, template, status, elapsed)
             log_access(
                 scope["method"],
                 scope["path"],
@@ -117,25 +132,54 @@ class BodyTimeout(HTTPException):
         super().__init__(408, f"Request body not received within {seconds:g} seconds.")
 
 
-class BodyGuardMiddleware:
-    """Refuses bodies over `max_bytes` (by Content-Length up front, or while chunks arrive) and slow senders.
+class BodiesFull(HTTPException):
+    """The bodies held in memory already fill OPTADVISOR_MAX_BUFFERED_BYTES."""
 
-    Nothing is buffered here: each chunk is counted and passed on. Once the limit or deadline trips, whatever
-    the app tries to answer is replaced by this middleware's own 413/408 problem.
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(
+            503,
+            "The server is busy: the request bodies it holds fill its buffer. Retry later.",
+            headers={"Retry-After": str(retry_after_seconds)},
+        )
+
+
+class BodyGuardMiddleware:
+    """Refuses bodies over `max_bytes` (by Content-Length up front, or while chunks arrive), slow senders, and
+    bodies that do not fit in what `bodies` has left (503: the server holds enough bodies already).
+
+    Nothing is buffered here: each chunk is counted and passed on, and what a request held is given back
+    when it ends. Once a limit or the deadline trips, whatever the app tries to answer is replaced by this
+    middleware's own 413/408/503 problem.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, read_timeout: float) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, read_timeout: float, bodies: BodyBudget, retry_after_seconds: int
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.read_timeout = read_timeout
+        self.bodies = bodies
+        self.retry_after_seconds = retry_after_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         declared = header(scope, b"content-length")
+        if declared is not None and header(scope, b"transfer-encoding") is not None:
+            # RFC 9112 §6.3: the two together may be a smuggling attempt; a proxy in front trusting the
+            # length would see other requests than this server. Refused, and the connection closed.
+            await send_problem(
+                send, scope, 400, "A request may carry Content-Length or Transfer-Encoding, not both."
+            )
+            return
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await send_problem(send, scope, 413, str(BodyTooLarge(self.max_bytes).detail))
+            return
+        if declared is not None and declared.isdigit() and not self.bodies.fits(int(declared)):
+            # Only busy: the body is discarded as it arrives, so the client reads the 503 and retries.
+            busy = BodiesFull(self.retry_after_seconds)
+            await send_problem(send, scope, 503, str(busy.detail), headers=_raw_headers(busy), close=False)
             return
 
         loop = asyncio.get_running_loop()
@@ -158,10 +202,14 @@ class BodyGuardMiddleware:
                 refusal = BodyTimeout(self.read_timeout)
                 raise refusal from None
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                size = len(message.get("body", b""))
+                if received + size > self.max_bytes:
                     refusal = BodyTooLarge(self.max_bytes)
                     raise refusal
+                if not self.bodies.take(size):
+                    refusal = BodiesFull(self.retry_after_seconds)
+                    raise refusal
+                received += size
             return message
 
         async def guarded_send(message: Message) -> None:
@@ -177,5 +225,18 @@ class BodyGuardMiddleware:
         except Exception:
             if refusal is None or response_started:
                 raise
+        finally:
+            self.bodies.give_back(received)
         if refusal is not None and not response_started:
-            await send_problem(send, scope, refusal.status_code, str(refusal.detail))
+            await send_problem(
+                send,
+                scope,
+                refusal.status_code,
+                str(refusal.detail),
+                headers=_raw_headers(refusal),
+                close=not isinstance(refusal, BodiesFull),
+            )
+
+
+def _raw_headers(error: HTTPException) -> list[tuple[bytes, bytes]]:
+    return [(name.lower().encode(), value.encode()) for name, value in (error.headers or {}).items()]

@@ -17,10 +17,12 @@ _STATUS_MEANINGS = {
     401: "Missing or wrong API key (only when the server has keys configured).",
     404: "No such resource.",
     408: "The body did not arrive within the read deadline.",
-    413: "Body larger than OPTADVISOR_MAX_REQUEST_BYTES, or more gradient elements/groups than allowed.",
+    413: "Body larger than OPTADVISOR_MAX_REQUEST_BYTES; more gradient elements or groups than allowed; or "
+    "more memory or work than one request may use.",
     415: "Unsupported Content-Type, Content-Encoding or gradient file format.",
     422: "Invalid values; `errors` lists each field and what is wrong with it.",
-    503: "Compute queue full (see Retry-After), or the service is not ready.",
+    503: "Saturated (see Retry-After): bodies buffer full, compute queue full or waited too long, memory "
+    "held by other requests, or the request's compute time ran out; or the service is not ready.",
 }
 
 

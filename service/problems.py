@@ -9,6 +9,24 @@ from starlette.responses import JSONResponse
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
+# Bounds on every part of a problem document. Messages are written not to quote input, but some carry
+# text from elsewhere (a library's message, a name from the request); these keep any of it from coming back
+# unbounded.
+MAX_REPORTED_NAME = 64
+_MAX_DETAIL = 600
+_MAX_MESSAGE = 300
+_MAX_INSTANCE = 200
+_MAX_FIELD_ERRORS = 20
+
+
+def reported_name(name: str) -> str:
+    """A name from the request (field, key, group, path), cut to MAX_REPORTED_NAME characters."""
+    return _cut(name, MAX_REPORTED_NAME)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
 
 class FieldError(BaseModel):
     """One invalid value: where it is and what is wrong with it (never the value itself)."""
@@ -29,7 +47,7 @@ class Problem(BaseModel):
         default=None, description="Id of the request, as in the X-Request-ID header."
     )
     errors: list[FieldError] | None = Field(
-        default=None, description="Each invalid field, for 422 responses."
+        default=None, description=f"The invalid fields, for 422 responses (the first {_MAX_FIELD_ERRORS})."
     )
 
 
@@ -60,13 +78,22 @@ def problem_body(
     errors: Sequence[FieldError] | None = None,
 ) -> dict[str, Any]:
     """The JSON document of one problem, without null members."""
+    bounded = None
+    if errors is not None:
+        bounded = [
+            FieldError(
+                loc=[part if isinstance(part, int) else reported_name(part) for part in error.loc],
+                msg=_cut(error.msg, _MAX_MESSAGE),
+            )
+            for error in errors[:_MAX_FIELD_ERRORS]
+        ]
     problem = Problem(
         title=HTTPStatus(status).phrase,
         status=status,
-        detail=detail,
-        instance=instance,
+        detail=_cut(detail, _MAX_DETAIL),
+        instance=None if instance is None else _cut(instance, _MAX_INSTANCE),
         request_id=request_id,
-        errors=list(errors) if errors is not None else None,
+        errors=bounded,
     )
     return problem.model_dump(mode="json", exclude_none=True)
 

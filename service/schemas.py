@@ -1,14 +1,25 @@
 """Request bodies the HTTP layer accepts, built from the domain packages' own models."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from optadvisor.profiler import ReplayRun
+from optadvisor.profiler.replay import MAX_TRACED_COORDINATES
 from optadvisor.profiler.schema import GradientSampleJSON
 from optadvisor.rules import RecommendationRequest
+from optadvisor.rules.request import DeclaredProfile
+
+# One bound on training_steps for every endpoint: the one the rules' declared profile sets (10^15). Beyond
+# it a profile's projections would overflow a float.
+MAX_TRAINING_STEPS: int = next(
+    bound.le for bound in DeclaredProfile.model_fields["training_steps"].metadata if hasattr(bound, "le")
+)
 
 Framework = Literal["torch", "keras", "optax"]
+TracedCoordinates = Annotated[
+    list[Annotated[int, Field(ge=0)]], Field(min_length=1, max_length=MAX_TRACED_COORDINATES)
+]
 
 GRADIENTS_DESCRIPTION = (
     "Gradient samples by group name (usually one parameter tensor each): T >= 2 steps of D coordinates, "
@@ -35,7 +46,10 @@ class ProfileRequest(BaseModel):
 
     gradients: dict[str, GradientSampleJSON] = Field(min_length=1, description=GRADIENTS_DESCRIPTION)
     training_steps: int | None = Field(
-        None, ge=1, description="Planned length of training in steps; drives the projections."
+        None,
+        ge=1,
+        le=MAX_TRAINING_STEPS,
+        description="Planned length of training in steps (1 to 10^15); drives the projections.",
     )
     framework: Framework = Field("torch", description="Whose optimizer semantics the replay follows.")
     recorded_every: RecordedEvery = 1
@@ -46,13 +60,20 @@ class ProfileForm(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    training_steps: int | None = Field(None, ge=1)
+    training_steps: int | None = Field(None, ge=1, le=MAX_TRAINING_STEPS)
     framework: Framework = "torch"
     recorded_every: int = Field(1, ge=1, le=10**9)
 
 
+def _candidates_are_unique(schema: dict[str, Any]) -> None:
+    # The rules refuse repeated candidates; the published schema says so, as schema-driven clients need.
+    schema["properties"]["candidates"]["uniqueItems"] = True
+
+
 class RecommendationBody(RecommendationRequest):
     """Body of POST /v1/recommendations: a declared profile, optionally with gradient samples to measure."""
+
+    model_config = ConfigDict(json_schema_extra=_candidates_are_unique)
 
     gradients: dict[str, GradientSampleJSON] | None = Field(
         None,
@@ -72,8 +93,8 @@ class ReplayRequest(BaseModel):
     runs: list[ReplayRun] = Field(
         min_length=1, max_length=18, description="Methods, frameworks and hyperparameters to replay."
     )
-    trace_coordinates: dict[str, list[int]] | None = Field(
+    trace_coordinates: dict[str, TracedCoordinates] | None = Field(
         None,
-        description="Per group, up to 8 coordinate (column) indices whose internal optimizer state is "
-        "traced step by step.",
+        description="Per group sent in `gradients`, 1 to 8 coordinate (column) indices below the "
+        "group's D, whose internal optimizer state is traced step by step.",
     )

@@ -1,9 +1,9 @@
 """The service's configuration: every knob, read from `OPTADVISOR_*` environment variables."""
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIB = 1024 * 1024
@@ -51,12 +51,43 @@ class Settings(BaseSettings):
         default=2, ge=1, description="CPU-heavy jobs (parsing, profiling, replay, recommending) run at once."
     )
     compute_queue: int = Field(
-        default=8,
+        default=64,
         ge=0,
-        description="Jobs allowed to wait for a worker; beyond that requests get 503 with Retry-After.",
+        description="Jobs (with their bodies received) allowed to wait for a worker, in arrival order; "
+        "beyond that requests get 503 with Retry-After.",
+    )
+    compute_queue_timeout: float = Field(
+        default=20.0,
+        gt=0,
+        description="Seconds a job may wait for a worker, or for memory other running jobs hold, before "
+        "its request gets 503 with Retry-After.",
+    )
+    compute_memory_bytes: int = Field(
+        default=1024 * MIB,
+        ge=16 * MIB,
+        description="Memory running jobs may hold for what their requests expand to (parsed JSON, "
+        "decompressed and densified arrays, the profile's and replay's working memory), on top of the "
+        "bodies; a request that can never fit gets 413, one that does not fit now waits, then 503.",
+    )
+    max_buffered_bytes: int = Field(
+        default=512 * MIB,
+        ge=1024,
+        description="Bytes of request bodies held in memory at once, counted as they arrive; a body that "
+        "does not fit gets 503 with Retry-After.",
+    )
+    max_compute_work: int = Field(
+        default=2**30,
+        ge=1,
+        description="Work one request may ask for, counted before it starts: one unit is one coordinate "
+        "through one optimizer step of a replay (a step's fixed cost counts 8,192); more gets 413.",
+    )
+    compute_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds of compute one request may take once it runs; then it gets 503.",
     )
     retry_after_seconds: int = Field(
-        default=2, ge=1, description="Retry-After value sent with 503 when the compute queue is full."
+        default=2, ge=1, description="Retry-After value sent with 503 when the server is saturated."
     )
     timeout_keep_alive: float = Field(
         default=5.0, gt=0, description="Seconds an idle keep-alive connection stays open."
@@ -64,15 +95,24 @@ class Settings(BaseSettings):
     timeout_graceful_shutdown: float = Field(
         default=20.0, gt=0, description="Seconds in-flight requests get to finish after SIGTERM."
     )
+    request_head_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a client has to send a request's line and headers, counted from connecting (or "
+        "from the first byte of a later request on a kept-alive connection); a silent connection is closed, "
+        "a stalled one gets 408. Applies under `optadvisor serve`.",
+    )
     request_read_timeout: float = Field(
         default=60.0,
         gt=0,
         description="Seconds a client has to deliver a request's body once the app starts reading it "
-        "(slow senders get 408). Header trickling is bounded by limit_concurrency; put a reverse proxy "
-        "in front for full slowloris protection.",
+        "(slow senders get 408).",
     )
     limit_concurrency: int = Field(
-        default=256, ge=1, description="Most open connections/tasks before uvicorn answers 503 outright."
+        default=256,
+        ge=1,
+        description="Most open connections/tasks before new requests get 503 outright (a problem with "
+        "Retry-After).",
     )
     malloc_keep_freed_bytes: int = Field(
         default=64 * MIB,
@@ -89,3 +129,10 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [key.strip() for key in value.split(",") if key.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _one_body_fits_the_buffer(self) -> Self:
+        # Otherwise a body within the request limit could never be buffered: 503 forever instead of 413.
+        if self.max_buffered_bytes < self.max_request_bytes:
+            raise ValueError("max_buffered_bytes must be at least max_request_bytes")
+        return self

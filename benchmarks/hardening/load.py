@@ -16,12 +16,13 @@ import argparse
 import asyncio
 import io
 import json
+import re
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,14 +36,22 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.server import REPOSITORY, running_server
+from optadvisor.service.settings import Settings
 
 RESULTS_DIR = REPOSITORY / "benchmarks" / "results"
 MIB = 1024 * 1024
 # Statuses an overloaded server may answer with; anything else (a 500, a reset) is an error.
 OVERLOAD_STATUSES = {"200", "429", "503"}
-# The documented overload bound over the idle process: (workers + queue) x max_request_bytes x 2, plus this
-# for what does not scale with requests (worker and upload threads' malloc arenas, numpy/torch buffers).
+# The documented bound over the idle process: OPTADVISOR_MAX_BUFFERED_BYTES (bodies) +
+# OPTADVISOR_COMPUTE_MEMORY_BYTES (what running jobs expand them to), plus this for what does not scale with
+# requests (worker and upload threads' malloc arenas, numpy/torch buffers).
 FIXED_ALLOWANCE_MB = 64
+
+
+def memory_bound_mb(server_settings: Mapping[str, str]) -> float:
+    """The documented peak growth, in MiB, of a server run with `server_settings` (the rest default)."""
+    settings = Settings.model_validate(server_settings)
+    return FIXED_ALLOWANCE_MB + (settings.max_buffered_bytes + settings.compute_memory_bytes) / MIB
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,8 @@ class Mode:
     allowed: set[str]
     rss_interval: float = 5.0
     warmup_seconds: float = 0.0
+    # Client n sends only calls of kind client_kinds[n % len(client_kinds)]; empty: every client every call.
+    client_kinds: tuple[str, ...] = ()
 
 
 @dataclass
@@ -87,8 +98,12 @@ def _upload_call(kind: str, path: str, array: np.ndarray) -> Call:
     return Call(kind, path, request.read(), {"content-type": request.headers["content-type"]})
 
 
+# A third of the clients send small gradients, the others declared profiles (issue 20, point 13).
+MIXED_CLIENTS = ("small-gradients", "declared", "declared")
+
+
 def mixed_calls() -> list[Call]:
-    """Declared-profile recommendations and small-gradient profiles, half and half."""
+    """Declared-profile recommendations and small-gradient profiles (64 x 256 dense JSON)."""
     rng = np.random.default_rng(0)
     declared = [
         {"profile": {"gradient_sparsity": 0.97, "training_steps": 200_000, "model_family": "embedding"}},
@@ -97,11 +112,13 @@ def mixed_calls() -> list[Call]:
     ]
     gradients = []
     for seed in range(3):
-        values = rng.normal(0.0, 0.01, (16, 64))
+        values = rng.normal(0.0, 0.01, (64, 256))
         values[:, seed::3] = 0.0
         gradients.append({"gradients": {"layer": {"format": "dense", "values": values.tolist()}}})
-    calls = [_json_call("declared", "/v1/recommendations", body) for body in declared]
-    calls += [_json_call("small-gradients", "/v1/profiles", body) for body in gradients]
+    calls = []
+    for number, body in enumerate(gradients):
+        calls.append(_json_call("small-gradients", "/v1/profiles", body))
+        calls += [_json_call("declared", "/v1/recommendations", declared[(number + k) % 3]) for k in (0, 1)]
     return calls
 
 
@@ -113,28 +130,39 @@ def large_profile_calls(steps: int, coordinates: int) -> Callable[[], list[Call]
     return build
 
 
-# 50 clients need 50 places: 2 workers (the cores) and a queue for the other 48. With the default queue
-# of 8, the clients beyond 10 get 503 + Retry-After by design.
-SIZED_FOR_50 = {"compute_workers": "2", "compute_queue": "48"}
+# The server's default settings: 50 clients must be served without a 503 (issue 20, point 13).
 MODES = {
-    "load": Mode(50, 60.0, SIZED_FOR_50, mixed_calls, {"200"}),
-    "soak": Mode(50, 600.0, SIZED_FOR_50, mixed_calls, {"200"}, warmup_seconds=60.0),
+    "load": Mode(50, 60.0, {}, mixed_calls, {"200"}, client_kinds=MIXED_CLIENTS),
+    "soak": Mode(50, 600.0, {}, mixed_calls, {"200"}, warmup_seconds=60.0, client_kinds=MIXED_CLIENTS),
     "overload": Mode(
         40,
         45.0,
-        {"compute_workers": "2", "compute_queue": "8", "max_request_bytes": str(32 * MIB)},
+        {
+            "compute_workers": "2",
+            "compute_queue": "8",
+            "max_request_bytes": str(32 * MIB),
+            "max_buffered_bytes": str(256 * MIB),
+            "compute_memory_bytes": str(256 * MIB),
+        },
         large_profile_calls(96, 32_768),
         OVERLOAD_STATUSES,
         rss_interval=0.25,
     ),
 }
 SMOKE = {
-    "load": Mode(5, 2.0, {}, mixed_calls, {"200"}, rss_interval=0.5),
+    # As many clients as the full run, for a few seconds: the default queue must hold them all.
+    "load": Mode(50, 4.0, {}, mixed_calls, {"200"}, rss_interval=0.5, client_kinds=MIXED_CLIENTS),
     "soak": Mode(5, 3.0, {}, mixed_calls, {"200"}, rss_interval=0.5, warmup_seconds=1.0),
     "overload": Mode(
         8,
         4.0,
-        {"compute_workers": "1", "compute_queue": "1", "max_request_bytes": str(4 * MIB)},
+        {
+            "compute_workers": "1",
+            "compute_queue": "1",
+            "max_request_bytes": str(4 * MIB),
+            "max_buffered_bytes": str(16 * MIB),
+            "compute_memory_bytes": str(32 * MIB),
+        },
         large_profile_calls(32, 8_192),
         OVERLOAD_STATUSES,
         rss_interval=0.1,
@@ -193,13 +221,38 @@ async def _client(
         tally.record(call.kind, outcome, time.perf_counter() - started)
 
 
-async def _drive(url: str, clients: int, seconds: float, calls: list[Call]) -> Tally:
+async def _drive(
+    url: str, clients: int, seconds: float, calls: list[Call], client_kinds: tuple[str, ...] = ()
+) -> Tally:
     tally = Tally()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+
+    def own_calls(number: int) -> list[Call]:
+        if not client_kinds:
+            return calls
+        return [call for call in calls if call.kind == client_kinds[number % len(client_kinds)]]
+
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
         deadline = time.monotonic() + seconds
-        await asyncio.gather(*(_client(number, client, calls, deadline, tally) for number in range(clients)))
+        await asyncio.gather(
+            *(_client(number, client, own_calls(number), deadline, tally) for number in range(clients))
+        )
     return tally
+
+
+def wait_percentile(metrics: str, quantile: float) -> float | None:
+    """The upper bound of the optadvisor_compute_wait_seconds bucket holding `quantile` of the waits (None
+    without waits): Prometheus buckets give no finer figure."""
+    buckets = [
+        (float(bound), float(count))
+        for bound, count in re.findall(
+            r'^optadvisor_compute_wait_seconds_bucket\{le="([^"]+)"\} (\S+)$', metrics, re.M
+        )
+    ]
+    total = buckets[-1][1] if buckets else 0.0
+    if not total:
+        return None
+    return next(bound for bound, count in buckets if count >= quantile * total)
 
 
 def _percentiles_ms(values: list[float]) -> dict[str, float]:
@@ -243,16 +296,14 @@ def run(mode_name: str, mode: Mode, log_dir: Path) -> dict[str, Any]:
         sampler = RssSampler(pid, mode.rss_interval)
         with sampler.running():
             started = time.monotonic()
-            tally = asyncio.run(_drive(server.url, mode.clients, mode.seconds, calls))
+            tally = asyncio.run(_drive(server.url, mode.clients, mode.seconds, calls, mode.client_kinds))
             elapsed = time.monotonic() - started
+        metrics = httpx.get(f"{server.url}/metrics", timeout=10).text
         peak = peak_rss_bytes(pid)
         healthy = httpx.get(f"{server.url}/healthz", timeout=10).status_code == 200
         server_errors = server.log().count("Traceback")
     total = sum(tally.outcomes.values())
     errors = sum(count for outcome, count in tally.outcomes.items() if outcome not in mode.allowed)
-    workers = int(settings.get("compute_workers", "2"))
-    queue = int(settings.get("compute_queue", "8"))
-    max_request_bytes = int(settings.get("max_request_bytes", str(64 * MIB)))
     return {
         "mode": mode_name,
         "clients": mode.clients,
@@ -264,10 +315,13 @@ def run(mode_name: str, mode: Mode, log_dir: Path) -> dict[str, Any]:
         "errors": errors,
         "latency_ms": {kind: _percentiles_ms(values) for kind, values in sorted(tally.latencies.items())}
         | {"all": _percentiles_ms([v for values in tally.latencies.values() for v in values])},
+        # Includes the warm-up requests' waits (none: they run alone).
+        "compute_wait_p99_s_at_most": wait_percentile(metrics, 0.99),
+        "compute_wait_p50_s_at_most": wait_percentile(metrics, 0.5),
         "rss_mb_before": round(rss_before / MIB, 1),
         "peak_rss_mb": round(peak / MIB, 1),
         "peak_growth_mb": round((peak - rss_before) / MIB, 1),
-        "memory_bound_mb": round(FIXED_ALLOWANCE_MB + (workers + queue) * max_request_bytes * 2 / MIB, 1),
+        "memory_bound_mb": round(memory_bound_mb(mode.server_settings), 1),
         "rss": _rss_summary(sampler.samples, mode.warmup_seconds),
         "healthy_after": healthy,
         "server_tracebacks": server_errors,

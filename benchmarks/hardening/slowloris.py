@@ -1,4 +1,5 @@
-"""Header trickling (slowloris) on bare uvicorn: how long slow sockets live, what probes get meanwhile.
+"""Header trickling (slowloris) against `optadvisor serve`: how long slow sockets live, what probes get
+meanwhile (the request-head deadline, OPTADVISOR_REQUEST_HEAD_TIMEOUT, answers them 408 and closes them).
 
     python benchmarks/hardening/slowloris.py           # 40 sockets, one header line every 2 s for 30 s,
                                                        #   limit_concurrency 32 (fewer than the sockets)
@@ -31,16 +32,18 @@ from benchmarks.server import REPOSITORY, running_server
 RESULTS = REPOSITORY / "benchmarks" / "results" / "hardening_slowloris.json"
 
 
-def _still_open(connection: socket.socket) -> bool:
+def _state(connection: socket.socket) -> str:
+    """ "open" (nothing from the server yet), "408" (answered at the head deadline), or "closed"."""
     connection.setblocking(False)
     try:
-        return connection.recv(1, socket.MSG_PEEK) != b""
+        answer = connection.recv(65536)
     except BlockingIOError:
-        return True
+        return "open"
     except OSError:
-        return False
+        return "closed"
     finally:
         connection.setblocking(True)
+    return "408" if answer.startswith(b"HTTP/1.1 408") else "closed"
 
 
 def measure(
@@ -69,7 +72,7 @@ def measure(
             except httpx.TransportError as error:
                 probes[type(error).__name__] += 1
             time.sleep(interval)
-        open_at_end = sum(_still_open(connection) for connection in slow)
+        at_end = Counter(_state(connection) for connection in slow)
         for connection in slow:
             connection.close()
         time.sleep(0.5)
@@ -80,7 +83,8 @@ def measure(
         "header_line_interval_s": interval,
         "limit_concurrency": limit_concurrency,
         "timeout_keep_alive_s": 5,
-        "slow_sockets_still_open_at_end": open_at_end,
+        "slow_sockets_still_open_at_end": at_end["open"],
+        "slow_sockets_answered_408": at_end["408"],
         "healthz_outcomes_during": dict(probes),
         "healthy_after_sockets_closed": healthy_after,
     }

@@ -17,6 +17,7 @@ from optadvisor.profiler.sample import GradientSample
 
 _PICKLE_EXTENSIONS = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".joblib")
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_MAX_NAMED_EXTENSION = 16
 
 
 def samples_from_file(filename: str, stream: BinaryIO, limits: Limits) -> dict[str, GradientSample]:
@@ -58,9 +59,9 @@ def samples_from_file(filename: str, stream: BinaryIO, limits: Limits) -> dict[s
     elif extension == ".safetensors":
         arrays = read_safetensors(stream, size, limits, budget)
     else:
-        raise UnsupportedGradientFormat(
-            f"unsupported file type {extension or '(no extension)'}; send .npy, .npz or .safetensors"
-        )
+        # The extension is the client's text: named only when it is short.
+        named = extension if 0 < len(extension) <= _MAX_NAMED_EXTENSION else "(unknown)"
+        raise UnsupportedGradientFormat(f"unsupported file type {named}; send .npy, .npz or .safetensors")
     samples: dict[str, GradientSample] = {}
     for group in list(arrays):
         # Release each raw array as soon as its sample exists: at most one conversion copy is alive.

@@ -9,7 +9,7 @@ from typing import BinaryIO
 import numpy as np
 
 from optadvisor.profiler.errors import GradientLimitExceeded, InvalidGradients, UnsupportedGradientFormat
-from optadvisor.profiler.limits import Limits
+from optadvisor.profiler.limits import Limits, reserve_memory, reserve_sample_memory
 from optadvisor.profiler.sample import GradientSample, make_sample
 
 # Kinds and sizes a gradient may come in; everything else (object, structured, complex, bool,
@@ -41,6 +41,13 @@ def check_shape(shape: tuple[int, ...], limits: Limits, group: str) -> None:
         raise InvalidGradients("a 0-dimensional array holds no steps; shape [T, ...] is needed", group=group)
     if any(extent < 0 for extent in shape):
         raise InvalidGradients("array extents must be >= 0", group=group)
+    # One extent alone is bounded too: next to a zero extent a huge one keeps the element count at 0, and
+    # numpy cannot even describe such an array.
+    if any(extent > limits.max_elements for extent in shape):
+        raise GradientLimitExceeded(
+            f"an extent exceeds max_elements ({limits.max_elements}), whatever the other extents",
+            group=group,
+        )
     if len(shape) > limits.max_dimensions:
         raise InvalidGradients(
             f"{len(shape)} dimensions exceed the limit of {limits.max_dimensions}", group=group
@@ -55,8 +62,10 @@ class ElementBudget:
         self._elements = limits.max_elements
         self._groups = limits.max_groups
 
-    def take(self, shape: tuple[int, ...], group: str) -> None:
-        """Account for one more array of ``shape``, or raise GradientLimitExceeded."""
+    def take(self, shape: tuple[int, ...], dtype: np.dtype[np.generic], group: str) -> None:
+        """Account for one more array of ``shape`` and ``dtype``, or raise GradientLimitExceeded; then
+        report the memory it will take to the request's compute budget (the array as read, the float32 or
+        float64 sample made of it, and measuring that)."""
         self._groups -= 1
         if self._groups < 0:
             raise GradientLimitExceeded(
@@ -70,6 +79,8 @@ class ElementBudget:
                 group=group,
             )
         self._elements -= elements
+        reserve_memory(elements * dtype.itemsize, "an array as read")
+        reserve_sample_memory(elements, 8 if dtype == np.float64 else 4, "measuring an array")
 
 
 def _truncated(present: int, declared: int, group: str) -> InvalidGradients:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tokenize
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -46,7 +47,18 @@ def read_npy_header(stream: BinaryIO, limits: Limits, group: str) -> NpyHeader:
             )
         else:
             raise UnsupportedGradientFormat(f".npy format version {version} is not supported", group=group)
-    except (ValueError, SyntaxError, EOFError, OverflowError, TypeError) as error:
+    # numpy parses the header's dict with Python's tokenizer and ast.literal_eval: a header cut short
+    # raises tokenize.TokenError, a deeply nested one RecursionError or MemoryError.
+    except (
+        ValueError,
+        SyntaxError,
+        EOFError,
+        OverflowError,
+        TypeError,
+        tokenize.TokenError,
+        RecursionError,
+        MemoryError,
+    ) as error:
         if isinstance(error, UnsupportedGradientFormat):
             raise
         raise InvalidGradients(
@@ -64,7 +76,7 @@ def read_npy(
     ``available_bytes`` bytes (counted from that position): a declared size that disagrees is refused."""
     start = stream.tell()
     header = read_npy_header(stream, limits, group)
-    budget.take(header.shape, group)
+    budget.take(header.shape, header.dtype, group)
     present = available_bytes - (header.data_offset - start)
     if present != header.data_bytes:
         raise InvalidGradients(

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import struct
 import zipfile
 import zlib
 from typing import BinaryIO
 
 import numpy as np
 
-from optadvisor.profiler.errors import GradientLimitExceeded, InvalidGradients, UnsupportedGradientFormat
+from optadvisor.profiler.errors import (
+    GradientError,
+    GradientLimitExceeded,
+    InvalidGradients,
+    UnsupportedGradientFormat,
+)
 from optadvisor.profiler.limits import Limits
 from optadvisor.profiler.loaders.common import ElementBudget, check_group_name
 from optadvisor.profiler.loaders.npy import read_npy, read_npy_header
@@ -17,11 +23,30 @@ from optadvisor.profiler.loaders.npy import read_npy, read_npy_header
 _RATIO_CHECK_MIN_BYTES = 1 << 16
 
 
+# What zipfile raises on a corrupt directory, extra field, name or member (it has no single error class):
+# found by mutation fuzzing (tests/profiler/loaders/test_loader_fuzz.py).
+_ZIP_FAILURES = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    ValueError,
+    NotImplementedError,
+    IndexError,
+    KeyError,
+    RuntimeError,
+    OverflowError,
+    struct.error,
+)
+
+
 def read_npz(stream: BinaryIO, size: int, limits: Limits, budget: ElementBudget) -> dict[str, np.ndarray]:
     """One array per member, named after the member without `.npy`."""
     try:
         archive = zipfile.ZipFile(stream)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
+    except GradientError:
+        raise
+    except _ZIP_FAILURES:
         raise InvalidGradients("not a readable .npz (zip) archive") from None
     with archive:
         members = _checked_members(archive.infolist(), size, limits)
@@ -32,8 +57,12 @@ def read_npz(stream: BinaryIO, size: int, limits: Limits, budget: ElementBudget)
             return {
                 group: _read_member(archive, info, limits, budget, group) for group, info in members.items()
             }
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
-            raise InvalidGradients("corrupt .npz archive (bad compressed data or checksum)") from None
+        except GradientError:
+            raise
+        except _ZIP_FAILURES:
+            raise InvalidGradients(
+                "corrupt .npz archive (bad directory, compressed data or checksum)"
+            ) from None
 
 
 def _checked_members(infos: list[zipfile.ZipInfo], size: int, limits: Limits) -> dict[str, zipfile.ZipInfo]:
@@ -47,7 +76,8 @@ def _checked_members(infos: list[zipfile.ZipInfo], size: int, limits: Limits) ->
     members: dict[str, zipfile.ZipInfo] = {}
     total = 0
     for position, info in enumerate(infos):
-        if info.is_dir() or not info.filename.endswith(".npy"):
+        # The name first: is_dir() fails with IndexError on an empty one.
+        if not info.filename.endswith(".npy") or info.is_dir():
             raise InvalidGradients(f"member {position} of the .npz archive is not an .npy array")
         group = check_group_name(info.filename.removesuffix(".npy"))
         if group in members:

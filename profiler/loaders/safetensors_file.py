@@ -19,6 +19,7 @@ from optadvisor.profiler.errors import GradientLimitExceeded, InvalidGradients, 
 from optadvisor.profiler.limits import Limits
 from optadvisor.profiler.loaders.common import ElementBudget, check_group_name, check_shape, read_exactly
 
+_MAX_INT_DIGITS = 20
 _DTYPES: dict[str, np.dtype[np.generic]] = {
     "F16": np.dtype("<f2"),
     "F32": np.dtype("<f4"),
@@ -49,7 +50,9 @@ def read_safetensors(
             f".safetensors header claims {header_length} bytes but the file is {size} bytes"
         )
     try:
-        header = json.loads(stream.read(header_length))
+        header = json.loads(
+            stream.read(header_length), parse_int=_header_int, object_pairs_hook=_unique_names
+        )
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise InvalidGradients("the .safetensors header is not valid JSON") from None
     if not isinstance(header, dict):
@@ -69,12 +72,29 @@ def read_safetensors(
         if entry.begin < previous_end:
             raise InvalidGradients("tensor data overlaps another tensor's", group=entry.group)
         previous_end = entry.end
-        budget.take(entry.shape, entry.group)
+        budget.take(entry.shape, entry.dtype, entry.group)
     arrays: dict[str, np.ndarray] = {}
     for entry in entries:
         stream.seek(data_start + entry.begin)
         arrays[entry.group] = read_exactly(stream, entry.shape, entry.dtype, entry.group)
     return arrays
+
+
+def _header_int(text: str) -> int:
+    # Offsets and extents are at most 64-bit; int() of 4,300+ digits raises a plain ValueError.
+    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+        raise InvalidGradients("the .safetensors header holds an integer beyond 64 bits")
+    return int(text)
+
+
+def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Plain json.loads keeps the last of repeated names: one tensor would silently replace another.
+    names: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in names:
+            raise InvalidGradients("the .safetensors header names a tensor (or key) twice", group=name)
+        names[name] = value
+    return names
 
 
 class _Entry(NamedTuple):

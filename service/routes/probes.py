@@ -9,7 +9,8 @@ from optadvisor.service.problems import ProblemError
 router = APIRouter(tags=["probes"])
 
 
-@router.get("/healthz", summary="Liveness: the process answers")
+# HEAD too: load balancers and container health checks often probe with it.
+@router.api_route("/healthz", methods=["GET", "HEAD"], summary="Liveness: the process answers")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 

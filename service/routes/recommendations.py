@@ -3,33 +3,24 @@
 from fastapi import Request, Response
 
 from optadvisor.rules import Recommendation
-from optadvisor.service.bodies import JSON_MEDIA_TYPE, JsonBody, MultipartBody, media_type, read_body
+from optadvisor.service.bodies import JsonBody, parse_json, read_body
 from optadvisor.service.dependencies import Services, ServicesDep
 from optadvisor.service.examples import (
     RECOMMENDATION_EXAMPLE,
     RECOMMENDATION_FORM_ENCODING,
     RECOMMENDATION_FORM_SCHEMA,
 )
-from optadvisor.service.jobs import recommendation_job
+from optadvisor.service.jobs import declared_recommendation, recommendation_job
 from optadvisor.service.openapi import json_request_body, problem_responses
 from optadvisor.service.routes import api_router
 from optadvisor.service.schemas import RecommendationBody
 
 router = api_router("recommendations")
 
-# A JSON body this small without gradients is a declared-only profile: the rules answer it in well under a
-# millisecond, so it is answered on the event loop instead of queueing behind gradient profiles.
+# A JSON body this small is read and parsed on the event loop (well under a millisecond); when its parsed
+# document holds no gradients it is a declared-only profile, which the rules answer in well under a
+# millisecond too, so it is answered there instead of queueing behind gradient profiles.
 INLINE_BODY_BYTES = 64 * 1024
-
-
-def _small_json(request: Request) -> bool:
-    declared = request.headers.get("content-length", "")
-    return (
-        media_type(request) == JSON_MEDIA_TYPE
-        and declared.isdigit()
-        and int(declared) <= INLINE_BODY_BYTES
-        and request.headers.get("content-encoding", "identity").strip().lower() == "identity"
-    )
 
 
 @router.post(
@@ -51,30 +42,31 @@ def _small_json(request: Request) -> bool:
     ),
 )
 async def create_recommendation(request: Request, services: ServicesDep) -> Response:
-    if _small_json(request):
-        small = await read_body(request, services.settings, multipart=False)
-        if isinstance(small, JsonBody) and b'"gradients"' not in small.raw:
-            return Response(_declared_answer(small, services), media_type="application/json")
-        async with services.pool.admit():
-            return await _computed(small, services)
-    async with services.pool.admit():
-        try:
-            body = await read_body(request, services.settings, multipart=True)
-            return await _computed(body, services)
-        finally:
-            await request.close()
+    # Every body is received before it asks for a compute place, so a slow sender delays only itself.
+    try:
+        body = await read_body(request, services.settings, multipart=True)
+        if isinstance(body, JsonBody) and len(body.raw) <= INLINE_BODY_BYTES:
+            declared = _declared_answer(body, services)
+            if declared is not None:
+                return Response(declared, media_type="application/json")
+        content = await services.pool.run(recommendation_job, body, services.ruleset, services.job_limits)
+    finally:
+        await request.close()
+    return Response(content, media_type="application/json")
 
 
-def _declared_answer(body: JsonBody, services: Services) -> bytes:
+def _declared_answer(body: JsonBody, services: Services) -> bytes | None:
+    """The answer to a body without gradients, or None when it has some (they are measured in the pool).
+
+    Decided on the parsed document, never on the bytes: `"gradient\\u0073"` is the key `gradients`.
+    """
     cached = services.declared_answers.get(body.raw)
     if cached is not None:
         services.metrics.declared_cache_hits.inc()
         return cached
-    content = recommendation_job(body, services.ruleset, services.job_limits)
+    document = parse_json(body.raw, services.job_limits.max_json_depth)
+    if isinstance(document, dict) and document.get("gradients") is not None:
+        return None
+    content = declared_recommendation(document, services.ruleset)
     services.declared_answers.put(body.raw, content)
     return content
-
-
-async def _computed(body: JsonBody | MultipartBody, services: Services) -> Response:
-    content = await services.pool.run(recommendation_job, body, services.ruleset, services.job_limits)
-    return Response(content, media_type="application/json")

@@ -27,8 +27,7 @@ router = api_router("replays")
     openapi_extra=json_request_body(ReplayRequest, REPLAY_EXAMPLE),
 )
 async def create_replay(request: Request, services: ServicesDep) -> Response:
-    async with services.pool.admit():
-        body = await read_body(request, services.settings, multipart=False)
-        assert isinstance(body, JsonBody)
-        content = await services.pool.run(replay_job, body, services.job_limits)
+    body = await read_body(request, services.settings, multipart=False)
+    assert isinstance(body, JsonBody)
+    content = await services.pool.run(replay_job, body, services.job_limits)
     return Response(content, media_type="application/json")

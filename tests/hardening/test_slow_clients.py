@@ -94,3 +94,34 @@ def test_trickled_body_is_cut_off_with_408(
     dense = {"format": "dense", "values": [[0.01, 0.0], [0.02, 0.1], [0.0, 0.3]]}
     response = httpx.post(f"{one_slot_server.url}/v1/profiles", json={"gradients": {"g": dense}}, timeout=30)
     assert response.status_code == 200
+
+
+@pytest.fixture(scope="module")
+def patient_one_slot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    # One worker, nobody may wait for it, and a read deadline far beyond the test: only the order of
+    # admission (body first, then a compute place) keeps the slow senders from locking others out.
+    settings = {"compute_workers": "1", "compute_queue": "0", "request_read_timeout": "120"}
+    with running_server(tmp_path_factory.mktemp("patient"), settings) as running:
+        yield running
+
+
+def test_slow_senders_hold_no_compute_place(patient_one_slot_server: RunningServer) -> None:
+    # Ten connections that sent their headers and one byte of body each (issue 20, point 7: they made every
+    # gradient request 503 for as long as the read deadline, renewably).
+    senders = []
+    try:
+        for path in ["/v1/profiles", "/v1/replays"] * 5:
+            sender = socket.create_connection(("127.0.0.1", patient_one_slot_server.port))
+            sender.sendall(_request_head(path, "application/json") + b"{")
+            senders.append(sender)
+        time.sleep(0.5)
+        dense = {"format": "dense", "values": [[0.01, 0.0], [0.02, 0.1], [0.0, 0.3]]}
+        with httpx.Client(base_url=patient_one_slot_server.url, timeout=30) as client:
+            for _ in range(5):
+                response = client.post("/v1/profiles", json={"gradients": {"g": dense}})
+                assert response.status_code == 200, response.text[:300]
+            metrics = client.get("/metrics").text
+        assert "optadvisor_compute_rejected_total 0.0" in metrics
+    finally:
+        for sender in senders:
+            sender.close()

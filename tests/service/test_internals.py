@@ -7,7 +7,8 @@ from fastapi.testclient import TestClient
 
 from optadvisor.profiler import Figures
 from optadvisor.service.app import create_app
-from optadvisor.service.bodies import json_depth, parse_json
+from optadvisor.service.bodies import parse_json
+from optadvisor.service.json_scan import scan_json
 from optadvisor.service.problems import ProblemError
 from optadvisor.service.settings import Settings
 
@@ -82,9 +83,9 @@ def test_parse_json_finds_overflow_in_long_digit_runs_and_integers_beyond_int64(
 
 
 def test_json_depth_ignores_brackets_inside_strings() -> None:
-    assert json_depth(b'{"a": [[1], {"b": "[[[[[["}]}') == 3
-    assert json_depth(b'"\\"[[["') == 0
-    assert json_depth(b"[" * 50 + b"]" * 50) == 50
+    assert scan_json(b'{"a": [[1], {"b": "[[[[[["}]}').depth == 3
+    assert scan_json(b'"\\"[[["').depth == 0
+    assert scan_json(b"[" * 50 + b"]" * 50).depth == 50
 
 
 def test_parse_json_refuses_overflowing_numbers_but_keeps_large_finite_ones() -> None:

@@ -31,3 +31,10 @@ def test_out_of_range_setting_is_refused_by_name(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("OPTADVISOR_PORT", "70000")
     with pytest.raises(ValidationError, match="port"):
         Settings()
+
+
+def test_the_body_buffer_must_hold_the_largest_body(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPTADVISOR_MAX_REQUEST_BYTES", str(64 * 1024 * 1024))
+    monkeypatch.setenv("OPTADVISOR_MAX_BUFFERED_BYTES", str(32 * 1024 * 1024))
+    with pytest.raises(ValidationError, match="max_buffered_bytes"):
+        Settings()
