@@ -83,7 +83,9 @@ def _base_closure() -> set[str]:
     """The distributions the package's base requirements pull in, transitively (no extras)."""
     found: set[str] = set()
     pending = [
-        Requirement(text) for text in importlib.metadata.requires("optadvisor") or [] if "extra ==" not in text
+        Requirement(text)
+        for text in importlib.metadata.requires("optadvisor") or []
+        if "extra ==" not in text
     ]
     while pending:
         requirement = pending.pop()
@@ -128,10 +130,12 @@ def test_the_wheel_holds_one_top_level_package(wheel: Path) -> None:
         names = archive.namelist()
     top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert top_level == {"optadvisor"}
-    assert {name.split("/")[1] for name in names if name.count("/") >= 2 and name.startswith("optadvisor/")} >= (
-        SUBPACKAGES
-    )
-    assert {"optadvisor/rules/default.yaml", "optadvisor/rules/evidence.json", "optadvisor/py.typed"} <= set(names)
+    subpackages = {
+        name.split("/")[1] for name in names if name.startswith("optadvisor/") and name.count("/") >= 2
+    }
+    assert subpackages >= SUBPACKAGES
+    data = {"optadvisor/rules/default.yaml", "optadvisor/rules/evidence.json", "optadvisor/py.typed"}
+    assert data <= set(names)
 
 
 def test_installed_modules_come_from_the_wheel_and_no_generic_name_is_importable(venv: Path) -> None:
