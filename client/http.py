@@ -292,3 +292,7 @@ class OptadvisorClient:
     def rules(self) -> dict[str, Any]:
         """GET /v1/rules."""
         return dict(self._request("GET", "/v1/rules"))
+
+    def openapi(self) -> dict[str, Any]:
+        """GET /openapi.json: the API's schema, each measured figure's meaning among it."""
+        return dict(self._request("GET", "/openapi.json"))

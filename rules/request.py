@@ -5,7 +5,7 @@ Gradients are not part of this model; the caller profiles them and passes the re
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 Method = Literal["adagrad", "rmsprop", "adadelta", "adam", "adamw", "sgd"]
 Framework = Literal["torch", "keras", "optax"]
@@ -16,6 +16,17 @@ FRAMEWORKS: tuple[Framework, ...] = ("torch", "keras", "optax")
 
 # Strict: a JSON true or "0.5" is not a number, and "yes" is not a boolean.
 UnitInterval = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False, strict=True)]
+
+
+def _integral(value: object) -> object:
+    """A count written as a float with no fraction (1e5, 100000.0) is that integer; 1.5 stays a float and
+    is refused, and so does a boolean."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2.0**63:
+        return int(value)
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_integral)]
 
 
 class DeclaredProfile(BaseModel):
@@ -31,14 +42,14 @@ class DeclaredProfile(BaseModel):
         description='"stationary", "non_stationary", or a non-stationarity score in [0, 1] '
         "(0: the gradient distribution stays put; 1: it changes by an order of magnitude).",
     )
-    tuning_budget: int | None = Field(
+    tuning_budget: Count | None = Field(
         default=None,
         ge=1,
         le=1_000_000,
         strict=True,
         description="Training runs the user can afford for hyperparameter tuning (1 to 10^6).",
     )
-    training_steps: int | None = Field(
+    training_steps: Count | None = Field(
         default=None,
         ge=1,
         le=10**15,

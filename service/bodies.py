@@ -4,12 +4,14 @@ JSON is parsed here rather than by FastAPI so that depth, NaN/Infinity and encod
 400/422 problems (FastAPI's default path would echo the input or, with NaN, fail to serialise its own error).
 """
 
+import difflib
 import io
 import json
 import re
+from collections.abc import Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
@@ -66,18 +68,45 @@ def _refuse_constant(name: str) -> float:
     )
 
 
-def _finite_float(text: str) -> float:
+@dataclass(frozen=True)
+class _OutOfRange:
+    """Stands in the parsed document for a number it cannot hold, until its place is found and named."""
+
+    what: str
+
+
+_TOO_LARGE_FLOAT = _OutOfRange("a number too large for a 64-bit float")
+_TOO_LARGE_INT = _OutOfRange("an integer outside the signed 64-bit range")
+
+
+def _finite_float(text: str) -> float | _OutOfRange:
     value = float(text)
-    if not np.isfinite(value):
-        raise ProblemError(422, "The JSON body contains a number too large for a 64-bit float.")
-    return value
+    return value if np.isfinite(value) else _TOO_LARGE_FLOAT
 
 
-def _int64(text: str) -> int:
+def _int64(text: str) -> int | _OutOfRange:
     # The length test comes first: int() of 4,300+ digits raises a plain ValueError (CPython's DoS guard).
     if len(text.lstrip("-")) > 19 or not -_INT64_BOUND <= (value := int(text)) < _INT64_BOUND:
-        raise ProblemError(422, "The JSON body contains an integer outside the signed 64-bit range.")
+        return _TOO_LARGE_INT
     return value
+
+
+def _out_of_range(document: Any, path: str = "") -> tuple[str, _OutOfRange] | None:
+    """Where the first out-of-range number stands in a parsed document (depth is already bounded)."""
+    if isinstance(document, _OutOfRange):
+        return path, document
+    items: Any = ()
+    if isinstance(document, dict):
+        items = (
+            (f"{path}.{reported_name(key)}" if path else reported_name(key), value)
+            for key, value in document.items()
+        )
+    elif isinstance(document, list):
+        items = ((f"{path}[{index}]", value) for index, value in enumerate(document))
+    for where, value in items:
+        if isinstance(value, dict | list | _OutOfRange) and (found := _out_of_range(value, where)):
+            return found
+    return None
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -112,7 +141,7 @@ def parse_json(raw: bytes, max_depth: int, *, what: str = "The request body") ->
     parse_int = _int64 if b"0" * 19 in digits else int
     del digits  # a body-sized copy: gone before parsing allocates the document
     try:
-        return json.loads(
+        document = json.loads(
             text,
             parse_constant=_refuse_constant,
             parse_float=parse_float,
@@ -125,21 +154,60 @@ def parse_json(raw: bytes, max_depth: int, *, what: str = "The request body") ->
         ) from None
     except RecursionError:
         raise ProblemError(400, f"{what} nests too deeply.") from None
+    if may_overflow or parse_int is not int:
+        found = _out_of_range(document)
+        if found is not None:
+            where, number = found
+            raise ProblemError(422, f"{what} holds {number.what} at {where or 'its top level'}.")
+    return document
 
 
-def _message(item: ErrorDetails) -> str:
+_GRADIENT_SHAPE = (
+    'each gradient group is an object: {"format": "dense", "values": [[...], ...]} (T >= 2 steps of D '
+    'values) or {"format": "coo", "shape": [T, D], "step": [...], "index": [...], "values": [...]}'
+)
+
+
+def _fields_at(model: type[BaseModel] | None, path: Sequence[str | int]) -> list[str] | None:
+    """The fields the (nested) model at `path` accepts, or None when `path` leads to no model."""
+    for part in path:
+        field = model.model_fields.get(part) if model is not None and isinstance(part, str) else None
+        if field is None:
+            return None
+        model = next(
+            (kind for kind in (field.annotation, *get_args(field.annotation)) if _is_model(kind)), None
+        )
+    return None if model is None else [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _is_model(kind: object) -> bool:
+    return isinstance(kind, type) and issubclass(kind, BaseModel)
+
+
+def _message(item: ErrorDetails, model: type[BaseModel] | None) -> str:
+    loc = item["loc"]
     # This one pydantic message quotes the offending value (the unknown tag); name the choices instead.
     if item["type"] == "union_tag_invalid" and "ctx" in item:
         return f"{item['ctx']['discriminator']} must be one of {item['ctx']['expected_tags']}"
+    if item["type"] in ("model_attributes_type", "union_tag_not_found") and loc[:1] == ("gradients",):
+        return _GRADIENT_SHAPE
+    accepted = _fields_at(model, loc[:-1]) if item["type"] == "extra_forbidden" else None
+    if accepted is not None:
+        unknown = str(loc[-1])
+        nearest = difflib.get_close_matches(unknown, accepted, n=1, cutoff=0.5)
+        hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
+        return f"unknown field{hint} Accepted here: {', '.join(accepted)}"
     return item["msg"]
 
 
-def field_errors(error: ValidationError, prefix: tuple[str | int, ...] = ("body",)) -> list[FieldError]:
+def field_errors(
+    error: ValidationError, prefix: tuple[str | int, ...] = ("body",), model: type[BaseModel] | None = None
+) -> list[FieldError]:
     """The errors of a pydantic validation, located and described, without the offending input."""
     return [
         FieldError(
             loc=[*prefix, *(part if isinstance(part, int) else reported_name(part) for part in item["loc"])],
-            msg=_message(item),
+            msg=_message(item, model),
         )
         for item in error.errors(include_input=False)
     ]
@@ -150,7 +218,7 @@ def validate(model: type[ModelT], data: Any, prefix: tuple[str | int, ...] = ("b
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        errors = field_errors(error, prefix)
+        errors = field_errors(error, prefix, model)
         first = errors[0]
         where = ".".join(str(part) for part in first.loc)
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
@@ -263,5 +331,7 @@ async def read_body(
         )
         if taken
     )
-    sent = "A Content-Type of this kind is" if kind else "A body without Content-Type is"
+    # The media type is the client's text: quoted only when short and printable, so nothing long is echoed.
+    shown = repr(kind) if kind and len(kind) <= 64 and kind.isprintable() else "this one"
+    sent = f"Content-Type {shown} is" if kind else "A body without a Content-Type header is"
     raise ProblemError(415, f"{sent} not supported here; send {accepted}.")

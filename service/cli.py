@@ -118,7 +118,24 @@ def serve(
     )
 
 
-def _print_recommendation(answer: dict[str, Any]) -> None:
+def _figure_meanings(client: OptadvisorClient) -> dict[str, str]:
+    """Each measured figure's meaning, as the server's schema defines it (its first sentence)."""
+    schema = _call(client.openapi)
+    figures = schema.get("components", {}).get("schemas", {}).get("Figures", {}).get("properties", {})
+    return {
+        name: str(spec.get("description", "")).split(". ")[0].rstrip(".") for name, spec in figures.items()
+    }
+
+
+def _figures_table(title: str, figures: dict[str, Any], meanings: dict[str, str]) -> Table:
+    table = Table("figure", "value", "meaning", title=title)
+    for name, value in figures.items():
+        if value is not None:
+            table.add_row(name, _cell(value), meanings.get(name, ""))
+    return table
+
+
+def _print_recommendation(answer: dict[str, Any], meanings: dict[str, str]) -> None:
     console.print(
         Text.assemble(("Recommended: ", "bold"), f"{answer.get('method')} ({answer.get('framework')})")
     )
@@ -139,11 +156,9 @@ def _print_recommendation(answer: dict[str, Any]) -> None:
     console.print(alternatives)
     measured = answer.get("measured") or {}
     if measured:
-        figures = Table("figure", "value", title=f"Measured in {measured.get('steps')} steps of gradients")
-        for name, value in measured.items():
-            if value is not None:
-                figures.add_row(name, _cell(value))
-        console.print(figures)
+        console.print(
+            _figures_table(f"Measured in {measured.get('steps')} steps of gradients", measured, meanings)
+        )
     plan = Table("#", "method", "kwargs", title="Tuning plan")
     for number, item in enumerate(answer.get("tuning_plan") or [], start=1):
         plan.add_row(str(number), str(item.get("method")), _cell(item.get("kwargs")))
@@ -169,6 +184,12 @@ def recommend(
     """Ask for a recommendation from a declared profile, optionally with a gradient file."""
     if profile is not None and request is not None:
         _fail("give --profile or --request, not both")
+    if profile is None and request is None and gradients is None:
+        _fail(
+            "nothing to recommend from: give --profile FILE (what you know, as JSON, e.g. "
+            '{"training_steps": 100000, "model_family": "mlp"}), --gradients FILE (.npy/.npz/.safetensors) '
+            "or --request FILE (a whole request body)"
+        )
     body: dict[str, Any] = {}
     if request is not None:
         body = _read_json_file(request, "request")
@@ -182,10 +203,10 @@ def recommend(
         _fail(f"no gradient file at {gradients}")
     with _call(OptadvisorClient, url) as client:
         answer = _call(client.recommend_request, body, gradients=gradients)
-    if as_json:
-        _print_json(answer)
-    else:
-        _print_recommendation(answer)
+        if as_json:
+            _print_json(answer)
+            return
+        _print_recommendation(answer, _figure_meanings(client) if answer.get("measured") else {})
 
 
 @cli.command("profile")
@@ -211,14 +232,11 @@ def profile_command(
             answer = _call(client.profile, gradients, training_steps=steps, framework=framework)
         else:
             answer = _call(client.profile, file, training_steps=training_steps, framework=framework)
-    if as_json:
-        _print_json(answer)
-        return
-    overall = answer.get("overall") or {}
-    table = Table("figure", "overall", title=f"Profile of {file.name}")
-    for name, value in overall.items():
-        table.add_row(name, _cell(value))
-    console.print(table)
+        if as_json:
+            _print_json(answer)
+            return
+        meanings = _figure_meanings(client)
+    console.print(_figures_table(f"Profile of {file.name}", answer.get("overall") or {}, meanings))
     for assumption in answer.get("assumptions") or []:
         console.print(f"assumed: {assumption}", style="dim")
 

@@ -186,3 +186,24 @@ def test_serve_refuses_bad_settings_and_rule_files_in_one_line(tmp_path: Path) -
         assert finished.stderr.count("\n") == 1, finished.stderr
         for part in expected:
             assert part in finished.stderr
+
+
+def test_recommend_without_anything_to_go_on_says_what_to_give(server: LiveServer) -> None:
+    nothing = run_cli("recommend", url=server.url)
+    assert nothing.returncode != 0
+    assert "nothing to recommend from: give --profile FILE" in nothing.stderr
+    assert "--gradients FILE" in nothing.stderr and "--request FILE" in nothing.stderr
+
+
+def test_profile_names_each_figure_in_words(
+    server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "1000")
+    gradients = tmp_path / "grads.npy"
+    gradients.write_bytes(npy_bytes())
+    shown = run_cli("profile", str(gradients), url=server.url)
+    assert shown.returncode == 0, shown.stderr
+    schema = httpx.get(f"{server.url}/openapi.json").json()["components"]["schemas"]["Figures"]["properties"]
+    for name in ("gsnr_median", "mean_to_spread_ratio", "sparsity"):
+        line = next(line for line in shown.stdout.splitlines() if f" {name} " in line)
+        assert schema[name]["description"].split(". ")[0].rstrip(".")[:60] in line
