@@ -34,12 +34,15 @@ def profile(
     framework: str = "torch",
     hyperparameters: Mapping[str, Mapping[str, object]] | None = None,
     recorded_every: int = 1,
+    replays: bool = True,
 ) -> ProfileReport:
     """Figures per group and overall, and trajectories of all six methods in ``framework``'s semantics.
 
     ``hyperparameters`` maps a method to its hyperparameters in ``framework``'s names; omitted ones
     take that framework's defaults. ``recorded_every`` is the number of training steps between two
-    recorded steps (the capture helper's ``every``). Deterministic: the same input gives the same report.
+    recorded steps (the capture helper's ``every``). ``replays=False`` leaves the trajectories out (each
+    group's ``replay`` is empty): a recommendation reads only the figures, and the replays are most of a
+    profile's work. Deterministic: the same input gives the same report.
 
     Raises:
         InvalidGradients: no samples, or a non-positive ``training_steps``.
@@ -86,18 +89,21 @@ def profile(
         total=REPLAY_COORDINATES_TOTAL,
         minimum=REPLAY_COORDINATES_MINIMUM,
     )
-    outcomes = replay_groups(samples, columns, [spec for _, spec in runs])
+    outcomes = replay_groups(samples, columns, [spec for _, spec in runs]) if replays else None
     groups = {
         name: GroupProfile(
             figures=measured[name].figures,
-            replay={
+            replay={}
+            if outcomes is None
+            else {
                 run.method: outcome[name].trajectory for (run, _), outcome in zip(runs, outcomes, strict=True)
             },
         )
         for name in samples
     }
-    assumptions.extend(replay_assumptions(samples))
-    if recorded_every > 1:
+    if replays:
+        assumptions.extend(replay_assumptions(samples))
+    if replays and recorded_every > 1:
         assumptions.append(
             f"one step in {recorded_every} was recorded: replays treat the recorded steps as consecutive"
         )
@@ -107,7 +113,7 @@ def profile(
         overall=overall_figures(measured, decay),
         groups=groups,
         assumptions=assumptions,
-        estimates=estimate_notes(samples, columns) + _pool_notes(samples),
+        estimates=estimate_notes(samples, columns if replays else None) + _pool_notes(samples),
     )
 
 
@@ -141,8 +147,9 @@ def _pool_notes(samples: Mapping[str, GradientSample]) -> list[str]:
     return [f"overall quantile figures are estimates from {pooled} of {sum(counts.values())} coordinates"]
 
 
-def estimate_notes(samples: Mapping[str, GradientSample], columns: Mapping[str, Columns]) -> list[str]:
-    """Which figures of which groups are estimates rather than exact."""
+def estimate_notes(samples: Mapping[str, GradientSample], columns: Mapping[str, Columns] | None) -> list[str]:
+    """Which figures of which groups are estimates rather than exact (``columns``: the replayed ones,
+    None when nothing was replayed)."""
     notes = []
     for name, sample in samples.items():
         if sample.coordinates > MEASURED_COORDINATES:
@@ -164,7 +171,7 @@ def estimate_notes(samples: Mapping[str, GradientSample], columns: Mapping[str, 
                 "per-coordinate figures are estimates from that subset"
                 + (f" ({', '.join(exact)} exact from the per-step aggregates)" if exact else "")
             )
-        replayed = columns[name].size
+        replayed = sample.coordinates if columns is None else columns[name].size
         if replayed < sample.coordinates:
             notes.append(
                 f"{name}: replay trajectories are estimates from {replayed} "

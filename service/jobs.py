@@ -86,6 +86,7 @@ def recommendation_job(body: JsonBody | MultipartBody, ruleset: rules.RuleSet, l
             training_steps=training_steps,
             framework=request.framework,
             recorded_every=request.recorded_every,
+            replays=False,
         )
     # RecommendationBody extends rules.RecommendationRequest, so the engine takes it as it is.
     return rules.recommend(request, ruleset, measured).model_dump_json().encode()

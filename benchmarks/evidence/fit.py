@@ -78,7 +78,7 @@ def measure(task: TaskOutcomes, samples: Samples | None) -> profiler.ProfileRepo
     if samples is None:
         return None
     loaded = profiler.samples_from_json(_SAMPLES.validate_python(samples), profiler.Limits())
-    return profiler.profile(loaded, training_steps=task.steps, framework="torch")
+    return profiler.profile(loaded, training_steps=task.steps, framework="torch", replays=False)
 
 
 class Measurements:

@@ -39,14 +39,6 @@ def check_shape(shape: tuple[int, ...], limits: Limits, group: str) -> None:
     """An array must be [T, ...] with a bounded number of dimensions."""
     if len(shape) == 0:
         raise InvalidGradients("a 0-dimensional array holds no steps; shape [T, ...] is needed", group=group)
-    if len(shape) == 1:
-        # Read as T steps of one coordinate it would profile a scalar parameter; far more often it is one
-        # step of a flattened tensor. Say what is expected instead of guessing.
-        raise InvalidGradients(
-            f"a 1-dimensional array of {shape[0]} values has no steps axis: send shape [T, ...] with T >= 2 "
-            f"recorded steps first (for {shape[0]} steps of one coordinate, shape ({shape[0]}, 1))",
-            group=group,
-        )
     if any(extent < 0 for extent in shape):
         raise InvalidGradients("array extents must be >= 0", group=group)
     # One extent alone is bounded too: next to a zero extent a huge one keeps the element count at 0, and
@@ -59,6 +51,14 @@ def check_shape(shape: tuple[int, ...], limits: Limits, group: str) -> None:
     if len(shape) > limits.max_dimensions:
         raise InvalidGradients(
             f"{len(shape)} dimensions exceed the limit of {limits.max_dimensions}", group=group
+        )
+    if len(shape) == 1:
+        # Read as T steps of one coordinate it would profile a scalar parameter; far more often it is one
+        # step of a flattened tensor. Say what is expected instead of guessing.
+        raise InvalidGradients(
+            f"a 1-dimensional array of {shape[0]} values has no steps axis: send shape [T, ...] with T >= 2 "
+            f"recorded steps first (for {shape[0]} steps of one coordinate, shape ({shape[0]}, 1))",
+            group=group,
         )
 
 

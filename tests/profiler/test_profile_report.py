@@ -146,3 +146,14 @@ def test_typical_parameter_rms_is_the_scale_of_the_median_parameter() -> None:
     single = profile({"weights": GradientSample(stream, parameter_rms=0.3)}).overall
     assert single.typical_parameter_rms == single.parameter_rms == 0.3
     assert profile({"g": GradientSample(stream)}).overall.typical_parameter_rms is None
+
+
+def test_a_profile_without_replays_has_the_same_figures(two_groups: dict[str, GradientSample]) -> None:
+    full = profile(two_groups, training_steps=500)
+    figures_only = profile(two_groups, training_steps=500, replays=False)
+    assert figures_only.overall == full.overall
+    assert all(group.replay == {} for group in figures_only.groups.values())
+    assert {name: group.figures for name, group in figures_only.groups.items()} == {
+        name: group.figures for name, group in full.groups.items()
+    }
+    assert not any("replay" in note for note in figures_only.estimates + figures_only.assumptions)

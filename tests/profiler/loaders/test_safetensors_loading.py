@@ -83,7 +83,7 @@ def test_non_finite_values_name_the_tensor(limits: Limits) -> None:
 def test_a_tensor_at_an_unaligned_offset_is_loaded_aligned(limits: Limits) -> None:
     values = np.arange(12, dtype=np.float32).reshape(3, 4)
     header = {
-        "pad": {"dtype": "U8", "shape": [3], "data_offsets": [0, 3]},
+        "pad": {"dtype": "U8", "shape": [3, 1], "data_offsets": [0, 3]},
         "w": {"dtype": "F32", "shape": [3, 4], "data_offsets": [3, 51]},
     }
     encoded = json.dumps(header).encode()
