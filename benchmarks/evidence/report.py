@@ -107,11 +107,53 @@ def margins(results: Mapping[str, Any], candidates: str = "four") -> str:
     return "; ".join(parts) + "."
 
 
+def corpus_table(results: Mapping[str, Any]) -> str:
+    """The corpus: per family, its tasks, run lengths, batch sizes, declared model family and metric."""
+    corpus = results["corpus"]
+    lines = [
+        "| family | tasks | steps | batch sizes | declared as | metric | grid seconds |",
+        "|---|---:|---|---|---|---|---:|",
+    ]
+    for family, facts in corpus["families"].items():
+        low, high = facts["steps"]
+        lines.append(
+            f"| {family} | {facts['tasks']} | {low}–{high} | {', '.join(map(str, facts['batch_sizes']))} "
+            f"| {', '.join(facts['declared_families'])} | {'; '.join(facts['metrics'])} | {facts['seconds']:.0f} |"
+        )
+    lines.append(
+        f"\n{len(corpus['families'])} families, {corpus['tasks']} tasks, {corpus['runs']:,} training runs."
+    )
+    return "\n".join(lines)
+
+
+def provenance(results: Mapping[str, Any]) -> str:
+    made = results["corpus"]["provenance"]
+    return (
+        f"The committed dataset: `{made['command']}` took {made['seconds'] / 60:.0f} minutes on {made['machine']} "
+        f"with {made['workers']} workers (torch {made['torch']}); captures: {made['capture']['steps']} steps, "
+        f"at most {made['capture']['max_total_values']:,} values each, {made['capture']['optimizer']}."
+    )
+
+
+def in_sample(results: Mapping[str, Any]) -> str:
+    """The advice fitted on every task and scored on those same tasks: fit, not generalisation."""
+    rows = {(row["candidates"], row["budget"]): row for row in results.get("in_sample", [])}
+    cells = "; ".join(
+        f"{label} candidates, budget {budget}: {_cell(rows.get((label, budget)))}"
+        for label in ("four", "six")
+        for budget in (1, 4, 16)
+    )
+    return f"**In-sample** (fitted on every task, scored on the same tasks; this measures fit): {cells}."
+
+
 BLOCKS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "four": lambda results: overall_table(results, "four"),
     "six": lambda results: overall_table(results, "six"),
     "families": family_table,
     "margins": margins,
+    "corpus": corpus_table,
+    "provenance": provenance,
+    "insample": in_sample,
 }
 
 

@@ -115,6 +115,53 @@ def strategies(
     return chosen
 
 
+Tallies = dict[tuple[str, ...], Tally]
+
+
+def _score(
+    tasks: Sequence[TaskOutcomes],
+    seeds: Sequence[int],
+    budgets: Sequence[int],
+    *,
+    ruleset: RuleSet,
+    measurements: Measurements,
+    previous: Mapping[str, Mapping[str, list[str]]],
+    tallies: Tallies,
+    family: str,
+) -> None:
+    """Score every strategy in every cell of ``tasks`` into ``tallies`` (overall and per family)."""
+    for task in tasks:
+        for seed_index, seed in enumerate(seeds):
+            for budget in budgets:
+                for label, candidates in CANDIDATE_SETS.items():
+                    baselines = {m: scoring.tuned(task, m, budget, seed_index) for m in candidates}
+                    cell = strategies(
+                        task,
+                        seed,
+                        budget,
+                        label,
+                        ruleset=ruleset,
+                        measurements=measurements,
+                        previous=previous,
+                    )
+                    for strategy, keys in cell.items():
+                        value = scoring.plan_value(task, keys, seed_index)
+                        standing = scoring.standing(task, seed_index, value, baselines)
+                        tallies.setdefault((strategy, str(budget), label), Tally()).add(standing)
+                        tallies.setdefault((family, strategy, str(budget), label), Tally()).add(standing)
+
+
+def _rows(tallies: Tallies, per_family: bool) -> list[dict[str, Any]]:
+    rows = []
+    for key, tally in sorted(tallies.items()):
+        if (len(key) == 4) != per_family:
+            continue
+        *family, strategy, budget, label = key
+        row: dict[str, Any] = {"strategy": strategy, "budget": int(budget), "candidates": label}
+        rows.append({**({"family": family[0]} if family else {}), **row, **tally.summary()})
+    return rows
+
+
 def validate(
     dataset: Dataset,
     captures: Mapping[tuple[str, int], Samples],
@@ -122,59 +169,87 @@ def validate(
     families: Iterable[str] | None = None,
     budgets: Sequence[int] = BUDGETS,
     hashes: tuple[str, str] = ("", ""),
+    in_sample: bool = False,
 ) -> dict[str, Any]:
-    """The held-out table: per strategy, budget and candidate set, overall and per family."""
+    """The held-out table: per strategy, budget and candidate set, overall and per family; with
+    ``in_sample``, also the advice fitted on every task scored on those same tasks (labelled as such)."""
     measurements = Measurements(dataset, captures)
     rules = packaged_rules()
     previous = previous_plans()
     everything = list(dataset.tasks.values())
-    overall: dict[tuple[str, int, str], Tally] = {}
-    by_family: dict[tuple[str, str, int, str], Tally] = {}
+    tallies: Tallies = {}
     folds: dict[str, Any] = {}
     for family in sorted(families or {task.family for task in everything}):
         training = [task for task in everything if task.family != family]
         held_out = [task for task in everything if task.family == family]
         evidence, selection = fit(training, measurements, provenance(hashes, held_out=[family]), rules)
-        ruleset = parse_ruleset(rules, evidence)
         folds[family] = {
             "neighbours": evidence.neighbours,
             "shrinkage": evidence.shrinkage,
+            "baseline_penalty": evidence.baseline_penalty,
             "selection": selection,
         }
-        for task in held_out:
-            for seed_index, seed in enumerate(dataset.seeds):
-                for budget in budgets:
-                    for label, candidates in CANDIDATE_SETS.items():
-                        baselines = {m: scoring.tuned(task, m, budget, seed_index) for m in candidates}
-                        cell = strategies(
-                            task,
-                            seed,
-                            budget,
-                            label,
-                            ruleset=ruleset,
-                            measurements=measurements,
-                            previous=previous,
-                        )
-                        for strategy, keys in cell.items():
-                            value = scoring.plan_value(task, keys, seed_index)
-                            standing = scoring.standing(task, seed_index, value, baselines)
-                            overall.setdefault((strategy, budget, label), Tally()).add(standing)
-                            by_family.setdefault((family, strategy, budget, label), Tally()).add(standing)
-    return {
+        ruleset = parse_ruleset(rules, evidence)
+        _score(
+            held_out,
+            dataset.seeds,
+            budgets,
+            ruleset=ruleset,
+            measurements=measurements,
+            previous=previous,
+            tallies=tallies,
+            family=family,
+        )
+    result: dict[str, Any] = {
         "families": sorted(folds),
         "folds": folds,
-        "overall": [
-            {"strategy": strategy, "budget": budget, "candidates": label, **tally.summary()}
-            for (strategy, budget, label), tally in sorted(overall.items())
-        ],
-        "by_family": [
-            {"family": family, "strategy": strategy, "budget": budget, "candidates": label, **tally.summary()}
-            for (family, strategy, budget, label), tally in sorted(by_family.items())
-        ],
+        "overall": _rows(tallies, per_family=False),
+        "by_family": _rows(tallies, per_family=True),
+    }
+    if in_sample:
+        evidence, _ = fit(everything, measurements, provenance(hashes), rules)
+        fitted: Tallies = {}
+        _score(
+            everything,
+            dataset.seeds,
+            budgets,
+            ruleset=parse_ruleset(rules, evidence),
+            measurements=measurements,
+            previous=previous,
+            tallies=fitted,
+            family="all",
+        )
+        result["in_sample"] = [
+            row for row in _rows(fitted, per_family=False) if row["strategy"] == "advice:capture"
+        ]
+    return result
+
+
+def corpus_summary(dataset: Dataset) -> dict[str, Any]:
+    """What the dataset holds: per family its tasks, lengths and batch sizes; and how it was made."""
+    families = {
+        family: {
+            "tasks": len(tasks),
+            "steps": [min(t.steps for t in tasks), max(t.steps for t in tasks)],
+            "batch_sizes": sorted({t.batch_size for t in tasks}),
+            "declared_families": sorted({str(t.profile.get("model_family")) for t in tasks}),
+            "metrics": sorted({t.metric for t in tasks}),
+            "seconds": round(sum(t.seconds for t in tasks), 1),
+        }
+        for family, tasks in sorted(dataset.families().items())
+    }
+    runs = sum(len(task.outcomes) * len(dataset.seeds) for task in dataset.tasks.values())
+    return {
+        "families": families,
+        "tasks": len(dataset.tasks),
+        "runs": runs,
+        "provenance": dict(dataset.provenance),
     }
 
 
 def main_validate(output: Path = RESULTS_DIR / "evidence_validation.json") -> dict[str, Any]:
-    result = validate(read_outcomes(), read_captures(), hashes=sources())
+    dataset = read_outcomes()
+    result = validate(dataset, read_captures(), hashes=sources(), in_sample=True)
+    result["corpus"] = corpus_summary(dataset)
     output.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
     return result
