@@ -118,7 +118,8 @@ def corpus_table(results: Mapping[str, Any]) -> str:
         low, high = facts["steps"]
         lines.append(
             f"| {family} | {facts['tasks']} | {low}–{high} | {', '.join(map(str, facts['batch_sizes']))} "
-            f"| {', '.join(facts['declared_families'])} | {'; '.join(facts['metrics'])} | {facts['seconds']:.0f} |"
+            f"| {', '.join(facts['declared_families'])} | {'; '.join(facts['metrics'])} "
+            f"| {facts['seconds']:.0f} |"
         )
     lines.append(
         f"\n{len(corpus['families'])} families, {corpus['tasks']} tasks, {corpus['runs']:,} training runs."
@@ -129,9 +130,10 @@ def corpus_table(results: Mapping[str, Any]) -> str:
 def provenance(results: Mapping[str, Any]) -> str:
     made = results["corpus"]["provenance"]
     return (
-        f"The committed dataset: `{made['command']}` took {made['seconds'] / 60:.0f} minutes on {made['machine']} "
-        f"with {made['workers']} workers (torch {made['torch']}); captures: {made['capture']['steps']} steps, "
-        f"at most {made['capture']['max_total_values']:,} values each, {made['capture']['optimizer']}."
+        f"The committed dataset: `{made['command']}` took {made['seconds'] / 60:.0f} minutes on "
+        f"{made['machine']} with {made['workers']} workers (torch {made['torch']}); captures: "
+        f"{made['capture']['steps']} steps, at most {made['capture']['max_total_values']:,} values each, "
+        f"{made['capture']['optimizer']}."
     )
 
 
