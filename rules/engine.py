@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from optadvisor.rules.conditions import evaluate, referenced_features
 from optadvisor.rules.evidence import (
@@ -26,7 +27,6 @@ from optadvisor.rules.evidence import (
     baseline_regret,
     greedy_plan,
     nearest,
-    preference_order,
     task_weights,
 )
 from optadvisor.rules.features import Features, MeasuredProfile, build_features
@@ -42,7 +42,7 @@ from optadvisor.rules.recommendation import (
 )
 from optadvisor.rules.request import Framework, Method, RecommendationRequest
 from optadvisor.rules.ruleset import Explanation, Guardrail, RuleSet
-from optadvisor.rules.similarity import describe
+from optadvisor.rules.similarity import Descriptors, describe
 from optadvisor.rules.templates import placeholders, render
 
 # Half a decade: a grid step of 1 or more is a learning rate more than 3x from the default.
@@ -52,11 +52,14 @@ _SHOWN_NEIGHBOURS = 3
 
 @dataclass(frozen=True)
 class Similar:
-    """Stage 2: the similar tasks and every task's weight."""
+    """Stage 2: the similar tasks, every task's weight, and per configuration its weighted regret and on
+    how many similar tasks it was within 5% of the best."""
 
     neighbours: list[Neighbour]
     weights: Matrix
-    columns: list[int]  # evidence rows of the neighbours
+    rows: list[int]  # evidence rows of the neighbours
+    weighted: Matrix
+    within: npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -91,10 +94,12 @@ def _item(guidance: Explanation | Guardrail, features: Features) -> RationaleIte
     )
 
 
-def _similar(evidence: Evidence, features: Features, request: RecommendationRequest) -> Similar:
-    neighbours = nearest(evidence, describe(request.profile, features.measured))
-    rows = {task.name: row for row, task in enumerate(evidence.tasks)}
-    return Similar(neighbours, task_weights(evidence, neighbours), [rows[n.task.name] for n in neighbours])
+def _similar(evidence: Evidence, descriptors: Descriptors) -> Similar:
+    neighbours = nearest(evidence, descriptors)
+    weights = task_weights(evidence, neighbours)
+    rows = [n.row for n in neighbours]
+    within = np.sum(evidence.regret_matrix[rows] <= WITHIN, axis=0)
+    return Similar(neighbours, weights, rows, weights @ evidence.regret_matrix, within)
 
 
 def _limits(ruleset: RuleSet, features: Features, request: RecommendationRequest, budget: int) -> Limits:
@@ -104,10 +109,10 @@ def _limits(ruleset: RuleSet, features: Features, request: RecommendationRequest
     ignored = not methods
     if ignored:
         methods = list(request.candidates)
-    points = ruleset.evidence.points
-    allowed = [column for column, point in enumerate(points) if point.method in methods]
-    baseline = baseline_regret(ruleset.evidence, request.candidates, budget)
-    return Limits(methods, fired, ignored, preference_order(points, allowed), baseline)
+    evidence = ruleset.evidence
+    columns = np.array([c for method in methods for c in evidence.columns_of[method]])
+    allowed = columns[np.argsort(evidence.preference_rank[columns], kind="stable")].tolist()
+    return Limits(methods, fired, ignored, allowed, baseline_regret(evidence, request.candidates, budget))
 
 
 def _column(evidence: Evidence, point: ConfigPoint) -> int:
@@ -128,7 +133,7 @@ def _plan(ruleset: RuleSet, similar: Similar, limits: Limits, runs: int) -> tupl
     if abs(point.lr_step) < _FAR_FROM_DEFAULT_STEPS:
         return plan, None
     reference = _column(evidence, default_point(point.method))
-    support = _support(regret, similar.columns, plan[0].column, reference)
+    support = _support(regret, similar.rows, plan[0].column, reference)
     if support >= ruleset.constants.departure_support:
         return plan, None
     near = [
@@ -159,13 +164,8 @@ def _describe_point(point: ConfigPoint) -> str:
     return text
 
 
-def _record(regret: Matrix, rows: Sequence[int], column: int) -> int:
-    """On how many of the similar tasks `column` was within 5% of the best."""
-    return int(np.sum(regret[rows, column] <= WITHIN))
-
-
 def _evidence_item(evidence: Evidence, similar: Similar, winner: int, features: Features) -> RationaleItem:
-    regret, rows = evidence.regret_matrix, similar.columns
+    regret, rows = evidence.regret_matrix, similar.rows
     point = evidence.points[winner]
     default = _column(evidence, default_point(point.method))
     closest = ", ".join(f"{n.task.name} ({n.task.family})" for n in similar.neighbours[:_SHOWN_NEIGHBOURS])
@@ -173,10 +173,10 @@ def _evidence_item(evidence: Evidence, similar: Similar, winner: int, features: 
     text = (
         f"on the {len(rows)} tasks of the evidence base most like this one ({len(families)} "
         f"famil{'y' if len(families) == 1 else 'ies'}; closest: {closest}), {_describe_point(point)} was "
-        f"within 5% of the best result on {_record(regret, rows, winner)} of {len(rows)}"
+        f"within 5% of the best result on {int(similar.within[winner])} of {len(rows)}"
     )
     if default != winner:
-        text += f"; {point.method} at its defaults on {_record(regret, rows, default)}"
+        text += f"; {point.method} at its defaults on {int(similar.within[default])}"
     if features.measured is None and not features.values.get("model_family"):
         text += " (little was declared and nothing measured, so every task counts alike)"
     return RationaleItem(
@@ -185,16 +185,14 @@ def _evidence_item(evidence: Evidence, similar: Similar, winner: int, features: 
         evidence={
             "configuration": point.key,
             "similar_tasks": len(rows),
-            "within_5_percent": _record(regret, rows, winner),
+            "within_5_percent": int(similar.within[winner]),
             "mean_shortfall": round(float(np.mean(regret[rows, winner])), 4),
         },
     )
 
 
 def _best_of_method(evidence: Evidence, similar: Similar, method: Method) -> int:
-    columns = [column for column, point in enumerate(evidence.points) if point.method == method]
-    columns = preference_order(evidence.points, columns)
-    return min(columns, key=lambda column: float(similar.weights @ evidence.regret_matrix[:, column]))
+    return min(evidence.columns_of[method], key=lambda column: float(similar.weighted[column]))
 
 
 @dataclass(frozen=True)
@@ -206,22 +204,21 @@ class Context:
     similar: Similar
     limits: Limits
     framework: Framework
+    explaining: list[Explanation]  # the explanations whose conditions hold
 
 
 def _alternative(context: Context, method: Method, winner: int) -> Alternative:
     ruleset, features, similar, limits = context.ruleset, context.features, context.similar, context.limits
-    evidence, regret, rows = ruleset.evidence, ruleset.evidence.regret_matrix, similar.columns
+    evidence, regret, rows = ruleset.evidence, ruleset.evidence.regret_matrix, similar.rows
     column = _best_of_method(evidence, similar, method)
     point = evidence.points[column]
     parts = [
         f"best on the similar tasks: {_describe_point(point)}, within 5% of the best on "
-        f"{_record(regret, rows, column)} of {len(rows)} "
-        f"(the recommendation: {_record(regret, rows, winner)})"
+        f"{int(similar.within[column])} of {len(rows)} "
+        f"(the recommendation: {int(similar.within[winner])})"
     ]
     speaking = [
-        render(e.rationale, dict(features.values))
-        for e in ruleset.explanations
-        if e.argues_for == method and evaluate(e.condition, features) is True
+        render(e.rationale, dict(features.values)) for e in context.explaining if e.argues_for == method
     ]
     if speaking:
         parts.append("for it: " + "; ".join(speaking))
@@ -236,7 +233,7 @@ def _alternative(context: Context, method: Method, winner: int) -> Alternative:
         )
     else:
         parts.append("it beat the recommendation on none of them")
-    score = 0.0 if blocked and not limits.ignored else 1.0 - float(similar.weights @ regret[:, column])
+    score = 0.0 if blocked and not limits.ignored else 1.0 - float(similar.weighted[column])
     return Alternative(
         method=method,
         score=round(score, 4),
@@ -277,7 +274,9 @@ def recommend(
     """Recommend a method, its hyperparameters and configs for a declared and/or measured profile."""
     constants, evidence = ruleset.constants, ruleset.evidence
     features = build_features(request.profile, measured, constants.assumed_tuning_budget)
-    similar = _similar(evidence, features, request)
+    descriptors = describe(request.profile, features.measured)
+    similar = _similar(evidence, descriptors)
+    explaining = [e for e in ruleset.explanations if evaluate(e.condition, features) is True]
     budget = int(features.values["tuning_budget"])
     limits = _limits(ruleset, features, request, budget)
     plan, moved = _plan(ruleset, similar, limits, min(budget, constants.max_plan_runs))
@@ -289,9 +288,7 @@ def recommend(
     if moved is not None:
         rationale.append(RationaleItem(rule="departure-needs-evidence", text=moved, evidence={}))
     rationale += [
-        _item(explanation, features)
-        for explanation in ruleset.explanations
-        if explanation.argues_for == winner.method and evaluate(explanation.condition, features) is True
+        _item(explanation, features) for explanation in explaining if explanation.argues_for == winner.method
     ]
     rationale += [_item(guardrail, features) for guardrail in limits.fired]
     assumptions = list(features.assumptions)
@@ -311,7 +308,7 @@ def recommend(
             "no gradient scale measured; equivalence notes assume gradients of about "
             f"{constants.assumed_gradient_rms:g}"
         )
-    context = Context(ruleset, features, similar, limits, request.framework)
+    context = Context(ruleset, features, similar, limits, request.framework, explaining)
     others = [method for method in request.candidates if method != winner.method]
     alternatives = [_alternative(context, method, winner_column) for method in others]
     alternatives.sort(key=lambda alternative: -alternative.score)
@@ -330,7 +327,7 @@ def recommend(
         tuning_plan=_tuning_runs(evidence, plan, request.framework),
         measured=measured.overall if measured is not None else None,
         basis=EvidenceBasis(
-            descriptors=describe(request.profile, features.measured),
+            descriptors=descriptors,
             similar_tasks=[
                 SimilarTask(name=n.task.name, family=n.task.family, distance=round(n.distance, 3))
                 for n in similar.neighbours

@@ -14,7 +14,7 @@ configuration that most lowers how far the best run so far falls behind tuning t
 the same budget, on the weighted tasks.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated
@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from optadvisor.rules.errors import RuleSetError
 from optadvisor.rules.grid import ConfigPoint, grid
-from optadvisor.rules.similarity import DESCRIPTORS, Descriptors, distance
+from optadvisor.rules.similarity import DESCRIPTORS, Descriptors, DescriptorTable
 
 Matrix = npt.NDArray[np.float64]
 Regret = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -103,30 +103,66 @@ class Evidence(BaseModel):
         """[task, configuration] regrets."""
         return np.array([task.regret for task in self.tasks], dtype=np.float64)
 
+    @cached_property
+    def descriptor_table(self) -> DescriptorTable:
+        return DescriptorTable([task.descriptors for task in self.tasks], self.spreads)
+
+    @cached_property
+    def preference_rank(self) -> npt.NDArray[np.int64]:
+        """Each column's place in `preference_order` over the whole grid."""
+        rank = np.empty(len(self.points), dtype=np.int64)
+        rank[preference_order(self.points, range(len(self.points)))] = np.arange(len(self.points))
+        return rank
+
+    @cached_property
+    def columns_of(self) -> dict[str, list[int]]:
+        """Each method's columns, nearest to its defaults first (`preference_order`)."""
+        by_method: dict[str, list[int]] = {}
+        for column in preference_order(self.points, range(len(self.points))):
+            by_method.setdefault(self.points[column].method, []).append(column)
+        return by_method
+
+    def baseline(self, method: str, budget: int) -> Matrix:
+        """Per task, `method` tuned with `budget` runs (see `baseline_regret`), worked out once."""
+        key = (method, budget)
+        if key not in self.baseline_cache:
+            columns = self.columns_of[method]
+            if budget == 1:
+                value = self.regret_matrix[:, next(c for c in columns if self.points[c].is_default)]
+            else:
+                value = expected_best_of(-np.sort(-self.regret_matrix[:, columns], axis=1), budget)
+            self.baseline_cache[key] = value
+        return self.baseline_cache[key]
+
+    @cached_property
+    def baseline_cache(self) -> dict[tuple[str, int], Matrix]:
+        return {}
+
 
 @dataclass(frozen=True)
 class Neighbour:
     task: EvidenceTask
+    row: int  # the task's row in the evidence base
     distance: float
 
 
 def nearest(evidence: Evidence, query: Descriptors) -> list[Neighbour]:
     """The `evidence.neighbours` tasks most similar to `query`, with every task tied with the last one."""
-    measured = sorted(
-        (Neighbour(task, distance(query, task.descriptors, evidence.spreads)) for task in evidence.tasks),
-        key=lambda neighbour: neighbour.distance,
-    )
-    if len(measured) <= evidence.neighbours:
-        return measured
-    cutoff = measured[evidence.neighbours - 1].distance
-    return [neighbour for neighbour in measured if neighbour.distance <= cutoff]
+    distances = evidence.descriptor_table.distances(query)
+    order = np.argsort(distances, kind="stable")
+    cutoff = distances[order[min(evidence.neighbours, len(order)) - 1]]
+    return [
+        Neighbour(evidence.tasks[row], int(row), float(distances[row]))
+        for row in order
+        if distances[row] <= cutoff
+    ]
 
 
 def task_weights(evidence: Evidence, neighbours: Sequence[Neighbour]) -> Matrix:
     """Per task: (1 - shrinkage) shared by the neighbours, shrinkage shared by every task."""
-    names = {neighbour.task.name for neighbour in neighbours}
     count = len(evidence.tasks)
-    local = np.array([1.0 if task.name in names else 0.0 for task in evidence.tasks])
+    local = np.zeros(count)
+    local[[neighbour.row for neighbour in neighbours]] = 1.0
     weights: Matrix = (1.0 - evidence.shrinkage) * local / local.sum() + evidence.shrinkage / count
     return weights
 
@@ -144,16 +180,7 @@ def expected_best_of(sorted_worst_first: Matrix, draws: int) -> Matrix:
 def baseline_regret(evidence: Evidence, candidates: Sequence[str], budget: int) -> Matrix:
     """Per task, the regret of the best candidate method tuned with `budget` runs: its defaults at 1, the
     expected best of `budget` draws from its grid configurations beyond (as the validation scores it)."""
-    regret = evidence.regret_matrix
-    per_method = []
-    for method in candidates:
-        columns = [column for column, point in enumerate(evidence.points) if point.method == method]
-        if budget == 1:
-            default = next(c for c in columns if evidence.points[c].is_default)
-            per_method.append(regret[:, default])
-        else:
-            per_method.append(expected_best_of(-np.sort(-regret[:, columns], axis=1), budget))
-    baseline: Matrix = np.min(per_method, axis=0)
+    baseline: Matrix = np.min([evidence.baseline(method, budget) for method in candidates], axis=0)
     return baseline
 
 
@@ -215,7 +242,7 @@ def greedy_plan(
     return plan
 
 
-def preference_order(points: Sequence[ConfigPoint], allowed: Sequence[int]) -> list[int]:
+def preference_order(points: Sequence[ConfigPoint], allowed: Iterable[int]) -> list[int]:
     """`allowed` columns, nearest to each method's defaults first: on equal evidence, the smaller
     departure from what the frameworks ship wins."""
     return sorted(allowed, key=lambda column: (abs(points[column].lr_step) + points[column].variant, column))

@@ -60,12 +60,7 @@ class ConfigPoint:
     def settings(self) -> dict[str, Setting]:
         """The canonical (torch-semantics) hyperparameters of this point; the lr to three significant
         digits, as trained in the corpus and as a config states it."""
-        chosen = dict(torch_defaults(self.method))
-        chosen["lr"] = significant(float(chosen["lr"]) * self.lr_multiplier)
-        if self.variant:
-            name, value = SECOND[self.method]
-            chosen[name] = value
-        return chosen
+        return dict(_settings(self))
 
 
 @cache
@@ -81,3 +76,13 @@ def grid() -> tuple[ConfigPoint, ...]:
 
 def default_point(method: Method) -> ConfigPoint:
     return ConfigPoint(method, 0, 0)
+
+
+@cache
+def _settings(point: ConfigPoint) -> tuple[tuple[str, Setting], ...]:
+    chosen = dict(torch_defaults(point.method))
+    chosen["lr"] = significant(float(chosen["lr"]) * point.lr_multiplier)
+    if point.variant:
+        name, value = SECOND[point.method]
+        chosen[name] = value
+    return tuple(chosen.items())

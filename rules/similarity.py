@@ -11,9 +11,12 @@ framework the answer is for.
 """
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
 
 from optadvisor.profiler.figures import Figures
 from optadvisor.rules.request import DeclaredProfile
@@ -100,21 +103,44 @@ def describe(profile: DeclaredProfile, measured: Figures | None) -> Descriptors:
     return {name: value for name, value in found.items() if value is not None}
 
 
-def distance(query: Descriptors, other: Descriptors, spreads: Mapping[str, float]) -> float:
-    """Root mean square of the per-descriptor differences, in spreads, over the query's descriptors that
-    the other problem has (or states by default: ``DescriptorSpec.unstated``).
+class DescriptorTable:
+    """Many problems' descriptors as arrays, so a request's distance to all of them is a few array ops.
 
-    Zero when the two share no descriptor: nothing tells them apart.
+    The distance is the root mean square of the per-descriptor differences, in spreads, over the request's
+    descriptors that the other problem has (or states by default: ``DescriptorSpec.unstated``); a category
+    that differs counts ``CATEGORY_MISMATCH``. Zero when the two share no descriptor: nothing tells them
+    apart.
     """
-    total, count = 0.0, 0
-    for name, value in query.items():
-        theirs = other.get(name, DESCRIPTORS[name].unstated)
-        if theirs is None:
-            continue
-        if isinstance(value, str) or isinstance(theirs, str):
-            gap = 0.0 if value == theirs else CATEGORY_MISMATCH
-        else:
-            gap = (value - theirs) / spreads.get(name, 1.0)
-        total += gap * gap
-        count += 1
-    return math.sqrt(total / count) if count else 0.0
+
+    def __init__(self, problems: Sequence[Descriptors], spreads: Mapping[str, float]) -> None:
+        self._numbers: dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]] = {}
+        self._categories: dict[str, list[str | None]] = {}
+        for name, spec in DESCRIPTORS.items():
+            values = [problem.get(name, spec.unstated) for problem in problems]
+            if spec.kind == "category":
+                self._categories[name] = [None if value is None else str(value) for value in values]
+                continue
+            known = np.array([value is not None for value in values])
+            scaled = np.array([0.0 if v is None else float(v) for v in values]) / spreads.get(name, 1.0)
+            self._numbers[name] = (scaled, known)
+        self._spreads = {name: spreads.get(name, 1.0) for name in DESCRIPTORS}
+        self._size = len(problems)
+
+    def distances(self, query: Descriptors) -> npt.NDArray[np.float64]:
+        """The distance from `query` to each problem, in the order they were given."""
+        total = np.zeros(self._size)
+        count = np.zeros(self._size)
+        for name, value in query.items():
+            if isinstance(value, str):
+                column = self._categories[name]
+                known = np.array([other is not None for other in column])
+                gap = np.array([0.0 if other == value else CATEGORY_MISMATCH for other in column])
+            else:
+                scaled, known = self._numbers[name]
+                gap = float(value) / self._spreads[name] - scaled
+            total += np.where(known, gap * gap, 0.0)
+            count += known
+        result: npt.NDArray[np.float64] = np.sqrt(
+            np.divide(total, count, out=np.zeros(self._size), where=count > 0)
+        )
+        return result
