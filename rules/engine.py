@@ -27,6 +27,7 @@ from optadvisor.rules.evidence import (
     baseline_regret,
     greedy_plan,
     nearest,
+    objective_of,
     task_weights,
 )
 from optadvisor.rules.features import Features, MeasuredProfile, build_features
@@ -127,8 +128,8 @@ def _support(regret: Matrix, rows: Sequence[int], column: int, reference: int) -
 def _plan(ruleset: RuleSet, similar: Similar, limits: Limits, runs: int) -> tuple[list[PlanStep], str | None]:
     """The greedy plan; its first run moved nearer the default when the departure lacks support."""
     evidence, regret = ruleset.evidence, ruleset.evidence.regret_matrix
-    penalty = evidence.baseline_penalty
-    plan = greedy_plan(regret, similar.weights, limits.baseline, limits.allowed, runs, penalty=penalty)
+    objective = objective_of(evidence)
+    plan = greedy_plan(regret, similar.weights, limits.baseline, limits.allowed, runs, objective=objective)
     point = evidence.points[plan[0].column]
     if abs(point.lr_step) < _FAR_FROM_DEFAULT_STEPS:
         return plan, None
@@ -147,7 +148,7 @@ def _plan(ruleset: RuleSet, similar: Similar, limits: Limits, runs: int) -> tupl
         f"{ruleset.constants.departure_support:.0%}): the recommendation stays within 3x of a default"
     )
     moved = greedy_plan(
-        regret, similar.weights, limits.baseline, limits.allowed, runs, penalty=penalty, first=first
+        regret, similar.weights, limits.baseline, limits.allowed, runs, objective=objective, first=first
     )
     return moved, note
 
@@ -274,7 +275,7 @@ def recommend(
     """Recommend a method, its hyperparameters and configs for a declared and/or measured profile."""
     constants, evidence = ruleset.constants, ruleset.evidence
     features = build_features(request.profile, measured, constants.assumed_tuning_budget)
-    descriptors = describe(request.profile, features.measured)
+    descriptors = describe(request.profile, features.measured if evidence.measured_descriptors else None)
     similar = _similar(evidence, descriptors)
     explaining = [e for e in ruleset.explanations if evaluate(e.condition, features) is True]
     budget = int(features.values["tuning_budget"])

@@ -17,7 +17,7 @@ the same budget, on the weighted tasks.
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +34,8 @@ WITHIN = 0.05
 # Weight of the all-tasks mean in a greedy plan's objective: far below any weight a fit can give, so it
 # only decides between columns the weighted tasks cannot tell apart.
 _TIE_BREAK = 1e-6
+# With the `within` objective, the weight of regret: it only orders plans that reach as many tasks.
+_SECONDARY = 1e-3
 
 
 class EvidenceTask(BaseModel):
@@ -70,10 +72,20 @@ class Evidence(BaseModel):
     shrinkage: float = Field(
         ge=0.0, le=1.0, description="Share of the weight spread evenly over all tasks instead."
     )
+    plan_objective: Literal["regret", "within"] = Field(
+        description="What a plan minimises on the weighted tasks: `regret`, its best run's regret plus "
+        "`baseline_penalty` times its shortfall behind tuning the candidates with the same budget; or "
+        "`within`, the share of tasks on which its best run is not within 5% of that (lower regret breaking "
+        "ties)."
+    )
     baseline_penalty: float = Field(
         ge=0.0,
-        description="How much more a plan's shortfall behind the tuned baselines counts than its regret: "
-        "a plan is chosen for low regret, with falling behind what tuning would give penalised on top.",
+        description="With the `regret` objective: how much more a plan's shortfall behind the tuned "
+        "baselines counts than its regret.",
+    )
+    measured_descriptors: bool = Field(
+        description="Whether similarity reads the measured descriptors of sent gradients, or only what a "
+        "request declares."
     )
     tasks: list[EvidenceTask] = Field(min_length=1)
 
@@ -194,6 +206,27 @@ class PlanStep:
     shortfall: float
 
 
+@dataclass(frozen=True)
+class Objective:
+    """What a plan minimises per task (see `Evidence.plan_objective`)."""
+
+    kind: Literal["regret", "within"] = "regret"
+    penalty: float = 0.0
+
+    def losses(self, plans: Matrix, baseline: Matrix) -> Matrix:
+        """Per task and candidate plan (columns of `plans`, its best run's regret): the loss."""
+        if self.kind == "within":
+            # Within 5% of the baseline's metric, in regret units: regret <= b + 5% x (1 + b).
+            missed = plans > (baseline + WITHIN * (1.0 + baseline))[:, None]
+            losses: Matrix = missed + _SECONDARY * plans
+            return losses
+        return plans + self.penalty * np.maximum(plans - baseline[:, None], 0.0)
+
+
+def objective_of(evidence: Evidence) -> Objective:
+    return Objective(evidence.plan_objective, evidence.baseline_penalty)
+
+
 def greedy_plan(
     regret: Matrix,
     weights: Matrix,
@@ -201,11 +234,11 @@ def greedy_plan(
     allowed: Sequence[int],
     budget: int,
     *,
-    penalty: float = 1.0,
+    objective: Objective = Objective(),
     first: int | None = None,
 ) -> list[PlanStep]:
-    """At most `budget` columns of `regret`: each the allowed one that most lowers the weighted regret of
-    the best run so far plus `penalty` times its shortfall behind `baseline` (per task, what tuning the
+    """At most `budget` columns of `regret`: each the allowed one that most lowers the weighted loss
+    (`objective`) of the best run so far, measured against `baseline` (per task, what tuning the
     candidates with the same budget gives). It stops early once no column helps any task. Between columns
     equally good under `weights`, the one with the lower mean regret over all tasks wins, then the earlier
     entry of `allowed`, so callers order it by preference (e.g. nearest to the defaults first). `first`,
@@ -214,11 +247,10 @@ def greedy_plan(
     best_so_far = np.ones(regret.shape[0])
     tasks = len(weights)
 
-    def objective(plans: Matrix) -> Matrix:
+    def value(plans: Matrix) -> Matrix:
         # The plain mean regret over all tasks only breaks ties of the weighted objective.
-        behind = np.maximum(plans - baseline[:, None], 0.0)
-        value: Matrix = weights @ (plans + penalty * behind) + _TIE_BREAK * plans.mean(axis=0)
-        return value
+        values: Matrix = weights @ objective.losses(plans, baseline) + _TIE_BREAK * plans.mean(axis=0)
+        return values
 
     def step(column: int, plan: Matrix) -> PlanStep:
         return PlanStep(column, float(weights @ plan), float(weights @ np.maximum(plan - baseline, 0.0)))
@@ -228,10 +260,10 @@ def greedy_plan(
         best_so_far = np.minimum(best_so_far, regret[:, first])
         plan.append(step(first, best_so_far))
         columns = columns[columns != first]
-    current = float(objective(best_so_far[:, None])[0])
+    current = float(value(best_so_far[:, None])[0])
     for _ in range(min(budget - len(plan), len(columns))):
         plans = np.minimum(best_so_far[:, None], regret[:, columns])
-        values = objective(plans)
+        values = value(plans)
         pick = int(np.argmin(values))
         if plan and values[pick] >= current - _TIE_BREAK * 1e-6 / tasks:
             break

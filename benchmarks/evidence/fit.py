@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import TypeAdapter
@@ -45,7 +45,15 @@ EVIDENCE_PATH = Path(__file__).resolve().parents[2] / "rules" / "evidence.json"
 FIT_COMMAND = "python -m benchmarks.evidence fit"
 NEIGHBOUR_CHOICES = (3, 6, 12)
 SHRINKAGE_CHOICES = (0.0, 0.3)
-PENALTY_CHOICES = (0.0, 1.0, 4.0)
+# (plan objective, penalty): regret with no, some or a large penalty for falling behind the tuned
+# baselines; or the share of tasks not within 5% of them.
+OBJECTIVE_CHOICES: tuple[tuple[Literal["regret", "within"], float], ...] = (
+    ("regret", 0.0),
+    ("regret", 1.0),
+    ("regret", 4.0),
+    ("within", 0.0),
+)
+MEASURED_CHOICES = (True, False)
 SELECTION_BUDGETS = (1, 4)
 SIX: tuple[Method, ...] = ("adagrad", "rmsprop", "adadelta", "adam", "adamw", "sgd")
 _SAMPLES = TypeAdapter(dict[str, profiler.GradientSampleJSON])
@@ -136,24 +144,31 @@ def spreads(described: Iterable[Descriptors]) -> dict[str, float]:
     }
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Choice:
     """The fitted constants of an evidence base (see rules.evidence.Evidence)."""
 
     neighbours: int
     shrinkage: float
+    plan_objective: Literal["regret", "within"]
     baseline_penalty: float
+    measured_descriptors: bool
 
     @property
     def label(self) -> str:
-        return f"k={self.neighbours},shrinkage={self.shrinkage},penalty={self.baseline_penalty}"
+        measured = "declared+measured" if self.measured_descriptors else "declared"
+        return (
+            f"k={self.neighbours},shrinkage={self.shrinkage},{self.plan_objective}"
+            f"{f'+{self.baseline_penalty}' if self.plan_objective == 'regret' else ''},{measured}"
+        )
 
 
 CHOICES = tuple(
-    Choice(k, shrinkage, penalty)
+    Choice(k, shrinkage, objective, penalty, measured)
+    for measured in MEASURED_CHOICES
     for k in NEIGHBOUR_CHOICES
     for shrinkage in SHRINKAGE_CHOICES
-    for penalty in PENALTY_CHOICES
+    for objective, penalty in OBJECTIVE_CHOICES
 )
 
 
@@ -167,7 +182,9 @@ def evidence_of(
         spreads=spreads(described.values()),
         neighbours=choice.neighbours,
         shrinkage=choice.shrinkage,
+        plan_objective=choice.plan_objective,
         baseline_penalty=choice.baseline_penalty,
+        measured_descriptors=choice.measured_descriptors,
         tasks=[
             EvidenceTask(
                 name=task.name,

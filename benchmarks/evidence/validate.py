@@ -36,7 +36,7 @@ from benchmarks.evidence.fit import (
     sources,
 )
 from benchmarks.evidence.generate import PREVIOUS_ADVICE_PATH
-from optadvisor.rules.evidence import Evidence, baseline_regret, greedy_plan, preference_order
+from optadvisor.rules.evidence import Evidence, baseline_regret, greedy_plan, objective_of, preference_order
 from optadvisor.rules.grid import default_point
 from optadvisor.rules.ruleset import RuleSet, parse_ruleset
 
@@ -78,7 +78,7 @@ def portfolio_keys(evidence: Evidence, candidates: Sequence[str], budget: int) -
         baseline,
         preference_order(evidence.points, allowed),
         budget,
-        penalty=evidence.baseline_penalty,
+        objective=objective_of(evidence),
     )
     return [evidence.grid[step.column] for step in plan]
 
@@ -186,7 +186,9 @@ def validate(
         folds[family] = {
             "neighbours": evidence.neighbours,
             "shrinkage": evidence.shrinkage,
+            "plan_objective": evidence.plan_objective,
             "baseline_penalty": evidence.baseline_penalty,
+            "measured_descriptors": evidence.measured_descriptors,
             "selection": selection,
         }
         ruleset = parse_ruleset(rules, evidence)

@@ -87,7 +87,9 @@ def evidence(neighbours: int = 2, shrinkage: float = 0.0, baseline_penalty: floa
         spreads={"log_training_steps": 0.3, "sparsity": 0.4, "convex": 0.5, "declared_nonstationarity": 0.5},
         neighbours=neighbours,
         shrinkage=shrinkage,
+        plan_objective="regret",
         baseline_penalty=baseline_penalty,
+        measured_descriptors=True,
         tasks=[
             EvidenceTask(
                 name=name,

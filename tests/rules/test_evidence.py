@@ -6,6 +6,7 @@ from pydantic import ValidationError
 
 from optadvisor.rules.evidence import (
     Evidence,
+    Objective,
     baseline_regret,
     expected_best_of,
     greedy_plan,
@@ -108,14 +109,34 @@ def test_the_plan_aims_at_the_tuned_baselines_not_at_the_grid_best() -> None:
     regret = np.array([[0.0, 0.10, 0.9], [0.9, 0.10, 0.0]])
     baseline = np.array([0.1, 0.1])
     weights = np.array([0.5, 0.5])
-    plan = greedy_plan(regret, weights, baseline, [0, 1, 2], budget=1, penalty=4.0)
+    plan = greedy_plan(regret, weights, baseline, [0, 1, 2], budget=1, objective=Objective("regret", 4.0))
     assert plan[0].column == 1 and plan[0].shortfall == 0.0
     # Without the penalty, regret alone: column 1 (0.10 everywhere) still beats 0.45 on average.
-    assert greedy_plan(regret, weights, baseline, [0, 1, 2], budget=1, penalty=0.0)[0].column == 1
+    assert (
+        greedy_plan(regret, weights, baseline, [0, 1, 2], budget=1, objective=Objective("regret", 0.0))[
+            0
+        ].column
+        == 1
+    )
     lopsided = np.array([[0.0, 0.30], [0.2, 0.30]])
-    assert greedy_plan(lopsided, weights, baseline, [0, 1], budget=1, penalty=0.0)[0].column == 0
-    assert greedy_plan(lopsided, weights, np.array([0.0, 0.0]), [0, 1], budget=1, penalty=4.0)[0].column == 0
-    assert greedy_plan(lopsided, weights, np.array([0.3, 0.0]), [0, 1], budget=1, penalty=4.0)[0].column == 0
+    assert (
+        greedy_plan(lopsided, weights, baseline, [0, 1], budget=1, objective=Objective("regret", 0.0))[
+            0
+        ].column
+        == 0
+    )
+    assert (
+        greedy_plan(
+            lopsided, weights, np.array([0.0, 0.0]), [0, 1], budget=1, objective=Objective("regret", 4.0)
+        )[0].column
+        == 0
+    )
+    assert (
+        greedy_plan(
+            lopsided, weights, np.array([0.3, 0.0]), [0, 1], budget=1, objective=Objective("regret", 4.0)
+        )[0].column
+        == 0
+    )
 
 
 def test_expected_best_of_draws_and_the_baseline_per_budget() -> None:
@@ -133,3 +154,16 @@ def test_expected_best_of_draws_and_the_baseline_per_budget() -> None:
     # More draws from a method's grid never expect worse (budget 1 is the default, not a draw).
     four, sixteen = (baseline_regret(evidence, ["adam", "rmsprop"], budget) for budget in (4, 16))
     assert np.all(sixteen <= four + 1e-12)
+
+
+def test_the_within_objective_counts_tasks_reached_not_regret() -> None:
+    """One column reaches both tasks' baselines within 5%; another is best on one and far off on the other."""
+    regret = np.array([[0.0, 0.16], [0.2, 0.16]])  # column 0: lower mean regret (0.1 against 0.16)
+    baseline = np.array([0.12, 0.12])  # within 5%: regret <= 0.12 + 0.05 x 1.12 = 0.176
+    weights = np.array([0.5, 0.5])
+    within = greedy_plan(regret, weights, baseline, [0, 1], budget=1, objective=Objective("within"))
+    assert within[0].column == 1
+    assert (
+        greedy_plan(regret, weights, baseline, [0, 1], budget=1, objective=Objective("regret", 0.0))[0].column
+        == 0
+    )
