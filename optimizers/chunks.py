@@ -4,9 +4,10 @@ torch.optim's default on CPU is its single-tensor loop: each tensor goes through
 of elementwise operations while it is still in cache. A ``torch._foreach_*`` call over the whole
 list (on CPU, a C++ loop of the same per-tensor operations) instead streams every tensor from
 memory once per operation: 200 tensors of 50k elements made Adam 1.43× slower than torch.optim.
-Chunks of about :data:`CHUNK_BYTES` per column keep a chunk's working set in a 2 MB L2 cache
-through all the operations, while one foreach call per operation still covers many small
-tensors (2,000 tensors of 1k elements are 32 chunks, not 2,000 Python-level iterations).
+Chunks of about :data:`CHUNK_BYTES` per column and thread keep a chunk's working set in a 2 MB L2
+cache through all the operations, while one foreach call per operation still covers many small
+tensors (with one thread, 2,000 tensors of 1k elements are 32 chunks, not 2,000 Python-level
+iterations).
 Tensors larger than a chunk are split into contiguous slices, so a 10M tensor is treated the same.
 
 Temporaries (a denominator, the gradient with weight decay or negated when maximizing) go into
@@ -24,9 +25,10 @@ from typing import TypeVar
 import torch
 from torch import Tensor
 
-# Bytes of one column's share of a chunk (256 KiB: 65,536 float32 elements). A step touches five
-# to seven columns (parameter, gradient, state, scratch), so a chunk's working set stays within a
-# 2 MB L2 cache; and it is two of ATen's 32,768-element grains, so two threads share each operation.
+# Bytes of one column's share of a chunk per torch thread (256 KiB: 65,536 float32 elements). A step
+# touches five to seven columns (parameter, gradient, state, scratch), so the part of a chunk that
+# one thread works on stays within its core's 2 MB L2 cache; with more threads a chunk grows with
+# them, which also keeps the number of parallel regions (each a barrier) per step down.
 CHUNK_BYTES = 256 * 1024
 
 # Distinct chunk layouts whose scratch views are kept; a model has one per chunk of a step.
@@ -66,14 +68,15 @@ class Scratch:
     def chunks(self, columns: Sequence[list[Tensor]], scratch: int = 0) -> Iterator[Chunk]:
         """``columns`` (equal-length lists of same-shaped tensors; the first sets the sizes) in chunks.
 
-        A tensor of more than :data:`CHUNK_BYTES` is split into slices of that size when every
-        column's tensor is contiguous, and kept whole otherwise. Each chunk carries ``scratch``
+        A tensor of more than :data:`CHUNK_BYTES` per torch thread is split into slices of that size
+        when every column's tensor is contiguous, and kept whole otherwise. Each chunk carries ``scratch``
         lists of scratch tensors; they are valid until the next chunk is produced.
         """
         sizes = [(tensor.numel(), tensor.element_size()) for tensor in columns[0]]
         if not sizes:
             return  # foreach ops refuse empty lists
-        if sum(numel * element_size for numel, element_size in sizes) <= CHUNK_BYTES:
+        chunk_bytes = CHUNK_BYTES * torch.get_num_threads()
+        if sum(numel * element_size for numel, element_size in sizes) <= chunk_bytes:
             # All in one chunk, as they are: small models, and the profiler's replays of a few
             # thousand coordinates, which take hundreds of steps and feel every microsecond.
             yield Chunk(columns, None, self._scratch_views(columns[0], scratch) if scratch else [])
@@ -84,12 +87,12 @@ class Scratch:
         for index, (numel, element_size) in enumerate(sizes):
             tensor_bytes = numel * element_size
             parts: Sequence[tuple[int, int]] = ((-1, tensor_bytes),)
-            if tensor_bytes > CHUNK_BYTES and all(column[index].is_contiguous() for column in columns):
-                limit = CHUNK_BYTES // element_size
+            if tensor_bytes > chunk_bytes and all(column[index].is_contiguous() for column in columns):
+                limit = chunk_bytes // element_size
                 slices[index] = [torch.split(column[index].view(-1), limit) for column in columns]
                 parts = [(i, piece.numel() * element_size) for i, piece in enumerate(slices[index][0])]
             for part, part_bytes in parts:
-                if entries and size + part_bytes > CHUNK_BYTES:
+                if entries and size + part_bytes > chunk_bytes:
                     yield self._chunk(columns, entries, slices, scratch)
                     entries, size = [], 0
                 entries.append((index, part))
