@@ -44,9 +44,9 @@ def one_thread() -> Iterator[None]:
 def _parameters(dtype: torch.dtype) -> list[torch.Tensor]:
     """A tensor split into several slices, 40 small ones packed together, a large non-contiguous one."""
     generator = torch.Generator().manual_seed(0)
-    split = torch.randn(150_000, generator=generator, dtype=dtype)
+    split = torch.randn(600_000, generator=generator, dtype=dtype)
     small = [torch.randn(int(n), generator=generator, dtype=dtype) for n in torch.logspace(1, 4, 40)]
-    transposed = torch.randn(400, 300, generator=generator, dtype=dtype).t()
+    transposed = torch.randn(800, 400, generator=generator, dtype=dtype).t()
     return [p.requires_grad_() for p in [split, *small, transposed]]
 
 
@@ -66,13 +66,14 @@ def test_chunking_changes_no_result(
 ) -> None:
     params = _parameters(dtype)
     split, *_, transposed = params
-    assert split.numel() * split.element_size() > 2 * chunks.CHUNK_BYTES
-    assert transposed.numel() * transposed.element_size() > chunks.CHUNK_BYTES
+    assert split.numel() * split.element_size() > 2 * chunks.SLICE_BYTES
+    assert transposed.numel() * transposed.element_size() > chunks.SLICE_BYTES
     assert not transposed.is_contiguous()  # kept whole
     chunked = _run(optimizers.create(method, params, **settings), params)
 
     params = _parameters(dtype)
     monkeypatch.setattr(chunks, "CHUNK_BYTES", 1 << 40)  # one chunk of whole tensors
+    monkeypatch.setattr(chunks, "SLICE_BYTES", 1 << 40)
     whole = _run(optimizers.create(method, params, **settings), params)
     for mine, unchunked in zip(chunked, whole, strict=True):
         assert torch.equal(mine, unchunked)
