@@ -153,6 +153,31 @@ def describe(row: dict[str, Any]) -> str:
     )
 
 
+def markdown(report: dict[str, Any]) -> str:
+    """The README's tables: median ratio (range) per method and framework for each layout and thread
+    count, then page faults per steady-state step (ours: the most of the three frameworks)."""
+    thread_counts = sorted({row["threads"] for row in report["results"]})
+    columns = [(layout, threads) for layout in report["layouts"] for threads in thread_counts]
+    ratios: dict[tuple[str, str], dict[tuple[str, int], str]] = {}
+    faults: dict[str, dict[tuple[str, int], list[float]]] = {}
+    for row in report["results"]:
+        column, (low, high) = (row["layout"], row["threads"]), row["ratio_range"]
+        ratios.setdefault((row["method"], row["framework"]), {})[column] = (
+            f"{row['ratio_median']:.2f} ({low:.2f}–{high:.2f})"
+        )
+        most = faults.setdefault(row["method"], {}).get(column, [0.0])[0]
+        faults[row["method"]][column] = [max(most, row["ours_faults_per_step"]), row["torch_faults_per_step"]]
+    header = " | ".join(f"{layout}, {threads} thread{'s' * (threads > 1)}" for layout, threads in columns)
+    lines = [f"| method | framework | {header} |", "|---|---|" + "---|" * len(columns)]
+    for (method, framework), by_column in ratios.items():
+        lines.append(f"| {method} | {framework} | " + " | ".join(by_column[c] for c in columns) + " |")
+    lines += ["", f"| page faults per step: ours / torch.optim | {header} |", "|---|" + "---|" * len(columns)]
+    for method, counts in faults.items():
+        cells = (f"{counts[c][0]:.0f} / {counts[c][1]:.0f}" for c in columns)
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -163,7 +188,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=None, help="interleaved repeats (default 7; smoke 1)")
     parser.add_argument("--steps", type=int, default=None, help="timed steps per repeat (default 5; smoke 2)")
     parser.add_argument("--methods", nargs="+", default=list(optimizers.METHODS), choices=optimizers.METHODS)
+    parser.add_argument("--markdown", type=Path, help="print the README tables of a result file and exit")
     args = parser.parse_args()
+    if args.markdown:
+        print(markdown(json.loads(args.markdown.read_text())))
+        return
     repeats = args.repeats or (1 if args.smoke else 7)
     steps = args.steps or (2 if args.smoke else 5)
     shuffle = random.Random(0)
