@@ -4,12 +4,11 @@ torch.optim's default on CPU is its single-tensor loop: each tensor goes through
 of elementwise operations while it is still in cache. A ``torch._foreach_*`` call over the whole
 list (on CPU, a C++ loop of the same per-tensor operations) instead streams every tensor from
 memory once per operation: 200 tensors of 50k elements made Adam 1.43× slower than torch.optim.
-Chunks of about :data:`CHUNK_BYTES` per column and thread keep a chunk's working set in a 2 MB L2
-cache through all the operations, while one foreach call per operation still covers many small
-tensors (with one thread, 2,000 tensors of 1k elements are 32 chunks, not 2,000 Python-level
-iterations).
-Tensors larger than a slice (:data:`SLICE_BYTES`) are split into contiguous slices, so a 10M tensor
-is treated the same.
+Chunks whose working set fits a core's L2 cache (:data:`WORKING_SET_BYTES` per thread) keep it
+there through all the operations, while one foreach call per operation still covers many small
+tensors (with one thread, Adam's 2,000 tensors of 1k elements are 32 chunks, not 2,000 Python-level
+iterations). Tensors larger than a chunk are split into contiguous slices, so a 10M tensor is
+treated the same.
 
 Temporaries (a denominator, the gradient with weight decay or negated when maximizing) go into
 scratch buffers kept by the optimizer instead of fresh tensors: a fresh model-sized temporary is
@@ -26,16 +25,15 @@ from typing import TypeVar
 import torch
 from torch import Tensor
 
-# Bytes of one column's share of a chunk per torch thread (256 KiB: 65,536 float32 elements). A step
-# touches five to seven columns (parameter, gradient, state, scratch), so the part of a chunk that
-# one thread works on stays within its core's 2 MB L2 cache; with more threads a chunk grows with
-# them, which also keeps the number of parallel regions (each a barrier) per step down.
-CHUNK_BYTES = 256 * 1024
-# Bytes per column and torch thread of the slices a larger tensor is cut into. Every slice costs each
-# op a Python-level call and, with several threads, a parallel region: on a 10M tensor with two
-# threads SGD took 1.14x torch.optim's time with 256 KiB slices and 0.99x with 1 MiB, and Adam 0.50x
-# and 0.45x (its 6 MiB working set then sits in L3, which measured no slower).
-SLICE_BYTES = 1024 * 1024
+# Bytes per torch thread that one chunk's pieces of all columns (parameter, gradient, state, scratch)
+# take together: three quarters of a core's 2 MiB L2 cache, so a chunk stays there through all its
+# ops while other work shares the cache. A column's share is this over the number of columns: 256 KiB
+# for Adam's six, 512 KiB for SGD's three, whose few cheap ops need the larger pieces to outweigh
+# the Python-level call and (with several threads) the parallel region that every piece costs each
+# op. Measured on a 10M tensor with two threads: SGD 1.14x torch.optim's time with 256 KiB pieces per
+# thread, 1.02x with 512 KiB; Adam 0.50x with 256 KiB, and slower with larger pieces when the
+# machine was busy.
+WORKING_SET_BYTES = 1536 * 1024
 
 # Distinct chunk layouts whose scratch views are kept; a model has one per chunk of a step.
 _CACHED_LAYOUTS = 4096
@@ -74,16 +72,15 @@ class Scratch:
     def chunks(self, columns: Sequence[list[Tensor]], scratch: int = 0) -> Iterator[Chunk]:
         """``columns`` (equal-length lists of same-shaped tensors; the first sets the sizes) in chunks.
 
-        Tensors are packed into chunks of :data:`CHUNK_BYTES` per torch thread; one of more than
-        :data:`SLICE_BYTES` per thread is split into slices of that size when every column's tensor
-        is contiguous (each slice then a chunk of its own), and kept whole otherwise. Each chunk
-        carries ``scratch`` lists of scratch tensors; they are valid until the next chunk is produced.
+        A chunk holds up to :data:`WORKING_SET_BYTES` per torch thread over its columns and scratch
+        lists together; a tensor larger than a column's share is split into slices of that size when
+        every column's tensor is contiguous, and kept whole otherwise. Each chunk carries
+        ``scratch`` lists of scratch tensors; they are valid until the next chunk is produced.
         """
         sizes = [(tensor.numel(), tensor.element_size()) for tensor in columns[0]]
         if not sizes:
             return  # foreach ops refuse empty lists
-        threads = torch.get_num_threads()
-        chunk_bytes, slice_bytes = CHUNK_BYTES * threads, SLICE_BYTES * threads
+        chunk_bytes = WORKING_SET_BYTES * torch.get_num_threads() // (len(columns) + scratch)
         if sum(numel * element_size for numel, element_size in sizes) <= chunk_bytes:
             # All in one chunk, as they are: small models, and the profiler's replays of a few
             # thousand coordinates, which take hundreds of steps and feel every microsecond.
@@ -95,8 +92,8 @@ class Scratch:
         for index, (numel, element_size) in enumerate(sizes):
             tensor_bytes = numel * element_size
             parts: Sequence[tuple[int, int]] = ((-1, tensor_bytes),)
-            if tensor_bytes > slice_bytes and all(column[index].is_contiguous() for column in columns):
-                limit = slice_bytes // element_size
+            if tensor_bytes > chunk_bytes and all(column[index].is_contiguous() for column in columns):
+                limit = chunk_bytes // element_size
                 slices[index] = [torch.split(column[index].view(-1), limit) for column in columns]
                 parts = [(i, piece.numel() * element_size) for i, piece in enumerate(slices[index][0])]
             for part, part_bytes in parts:

@@ -33,8 +33,8 @@ STEPS = 6
 
 @pytest.fixture(autouse=True)
 def one_thread() -> Iterator[None]:
-    """One torch thread: on a busy two-core machine each op split over two threads can wait for a
-    descheduled one (seconds per test), and the results do not depend on it."""
+    """One torch thread unless a test sets more: on a busy two-core machine each op split over two
+    threads can wait for a descheduled one (seconds per test)."""
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
@@ -44,7 +44,7 @@ def one_thread() -> Iterator[None]:
 def _parameters(dtype: torch.dtype) -> list[torch.Tensor]:
     """A tensor split into several slices, 40 small ones packed together, a large non-contiguous one."""
     generator = torch.Generator().manual_seed(0)
-    split = torch.randn(600_000, generator=generator, dtype=dtype)
+    split = torch.randn(1_000_000, generator=generator, dtype=dtype)
     small = [torch.randn(int(n), generator=generator, dtype=dtype) for n in torch.logspace(1, 4, 40)]
     transposed = torch.randn(800, 400, generator=generator, dtype=dtype).t()
     return [p.requires_grad_() for p in [split, *small, transposed]]
@@ -66,14 +66,14 @@ def test_chunking_changes_no_result(
 ) -> None:
     params = _parameters(dtype)
     split, *_, transposed = params
-    assert split.numel() * split.element_size() > 2 * chunks.SLICE_BYTES
-    assert transposed.numel() * transposed.element_size() > chunks.SLICE_BYTES
+    # Larger than two chunks for any optimizer, the transposed one than one (two columns at least).
+    assert split.numel() * split.element_size() > 2 * chunks.WORKING_SET_BYTES
+    assert transposed.numel() * transposed.element_size() > chunks.WORKING_SET_BYTES // 2
     assert not transposed.is_contiguous()  # kept whole
     chunked = _run(optimizers.create(method, params, **settings), params)
 
     params = _parameters(dtype)
-    monkeypatch.setattr(chunks, "CHUNK_BYTES", 1 << 40)  # one chunk of whole tensors
-    monkeypatch.setattr(chunks, "SLICE_BYTES", 1 << 40)
+    monkeypatch.setattr(chunks, "WORKING_SET_BYTES", 1 << 40)  # one chunk of whole tensors
     whole = _run(optimizers.create(method, params, **settings), params)
     for mine, unchunked in zip(chunked, whole, strict=True):
         assert torch.equal(mine, unchunked)
@@ -98,3 +98,17 @@ def test_steady_state_steps_page_in_no_memory(method: str, settings: dict[str, A
         optimizer.step()
     faults_per_step = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 3
     assert faults_per_step < 100
+
+
+@pytest.mark.parametrize(("method", "settings"), [case for case in CASES if case[0] in ("adam", "sgd")])
+def test_chunking_with_two_threads_changes_no_result(
+    method: str, settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    torch.set_num_threads(2)  # each slice's ops then split between the threads
+    params = _parameters(torch.float32)
+    sliced = _run(optimizers.create(method, params, **settings), params)
+    monkeypatch.setattr(chunks, "WORKING_SET_BYTES", 1 << 40)
+    params = _parameters(torch.float32)
+    whole = _run(optimizers.create(method, params, **settings), params)
+    for mine, unchunked in zip(sliced, whole, strict=True):
+        assert torch.equal(mine, unchunked)
