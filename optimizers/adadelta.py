@@ -8,7 +8,14 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from optadvisor.optimizers.base import AdaptiveOptimizer, ParamGroup, apply_weight_decay, gradients
+from optadvisor.optimizers.base import (
+    AdaptiveOptimizer,
+    ParamGroup,
+    advance_steps,
+    into,
+    needs_gradient_scratch,
+    prepare_gradients,
+)
 from optadvisor.optimizers.validation import check_non_negative, check_unit_interval
 
 
@@ -75,31 +82,41 @@ class Adadelta(AdaptiveOptimizer):
         }
         super().__init__(params, defaults)
 
-    def _update_group(self, group: ParamGroup, params: list[Tensor]) -> None:
-        if any(p.grad is not None and p.grad.is_sparse for p in params):
+    def _update_group(self, group: ParamGroup, params: list[Tensor], grads: list[Tensor]) -> None:
+        if any(grad.is_sparse for grad in grads):
             raise RuntimeError("Adadelta does not support sparse gradients")
-        for param in params:
-            state = self.state[param]
+        states = [self.state[p] for p in params]
+        for param, state in zip(params, states, strict=True):
             if not state:
                 state["square_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
                 state["acc_delta"] = torch.zeros_like(param, memory_format=torch.preserve_format)
                 state["delta"] = torch.zeros_like(param, memory_format=torch.preserve_format)
-        self._advance_steps(params)
+        advance_steps(states)
         rho: float = group["rho"]
         eps: float = group["eps"]
         scale = group["lr"] if group["ascend"] else -group["lr"]
-        grads = apply_weight_decay(group, params, gradients(params, maximize=group["maximize"]))
-        # One tensor at a time, as torch's single-tensor path does: the temporary std lives for one
-        # tensor only, so the allocator hands the same block back, where a foreach version would allocate
-        # (and page in) a model-sized temporary on every step.
-        for param, grad in zip(params, grads, strict=True):
-            state = self.state[param]
-            square_avg, acc_delta, delta = state["square_avg"], state["acc_delta"], state["delta"]
-            square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)
-            std = square_avg.add(eps).sqrt_()
-            torch.add(acc_delta, eps, out=delta).sqrt_().div_(std).mul_(grad)
-            acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
-            param.add_(delta, alpha=scale)
+        columns = [
+            params,
+            grads,
+            [s["square_avg"] for s in states],
+            [s["acc_delta"] for s in states],
+            [s["delta"] for s in states],
+        ]
+        for chunk in self._scratch.chunks(columns, scratch=1 + needs_gradient_scratch(group)):
+            chunk_params, _, square_avgs, acc_deltas, deltas = chunk.columns
+            rule_grads = prepare_gradients(group, chunk)
+            torch._foreach_mul_(square_avgs, rho)
+            torch._foreach_addcmul_(square_avgs, rule_grads, rule_grads, value=1 - rho)
+            stds = into(chunk.scratch[0], torch.add, square_avgs, eps)
+            torch._foreach_sqrt_(stds)
+            # delta is state, not scratch: state_trace reports the last update from it.
+            torch._foreach_sqrt_(into(deltas, torch.add, acc_deltas, eps))
+            torch._foreach_div_(deltas, stds)
+            torch._foreach_mul_(deltas, rule_grads)
+            torch._foreach_mul_(acc_deltas, rho)
+            torch._foreach_addcmul_(acc_deltas, deltas, deltas, value=1 - rho)
+            torch._foreach_add_(chunk_params, deltas, alpha=scale)
+        for state in states:
             state["delta_scale"] = scale
 
     def effective_step_size(self, param: Tensor) -> Tensor:

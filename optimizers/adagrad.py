@@ -12,8 +12,10 @@ from optadvisor.optimizers.base import (
     AdaptiveOptimizer,
     ParamGroup,
     TensorList,
-    apply_weight_decay,
-    gradients,
+    advance_steps,
+    into,
+    needs_gradient_scratch,
+    prepare_gradients,
 )
 from optadvisor.optimizers.validation import check_non_negative
 
@@ -98,41 +100,45 @@ class Adagrad(AdaptiveOptimizer):
             param, initial_accumulator_value, memory_format=torch.preserve_format
         )
 
-    def _update_group(self, group: ParamGroup, params: list[Tensor]) -> None:
+    def _update_group(self, group: ParamGroup, params: list[Tensor], grads: list[Tensor]) -> None:
         for param in params:
             if "sum" not in self.state[param]:
                 # Matches torch: parameters added later start from the constructor's default.
                 self._init_state(param, self.defaults["initial_accumulator_value"])
-        steps = self._advance_steps(params)
+        states = [self.state[p] for p in params]
+        steps = advance_steps(states)
         lr, lr_decay = group["lr"], group["lr_decay"]
         step_sizes = [-lr / (1 + (step - 1) * lr_decay) for step in steps]
-        grads = gradients(params, maximize=group["maximize"])
-        dense = [i for i, grad in enumerate(grads) if not grad.is_sparse]
-        for i in (i for i, grad in enumerate(grads) if grad.is_sparse):
-            self._sparse_update(group, params[i], grads[i], step_sizes[i])
-        if not dense:
-            return
-        if len(dense) < len(params):
-            params, grads, step_sizes = (
+        sparse = [grad.is_sparse for grad in grads]
+        if any(sparse):
+            for param, grad, step_size in zip(params, grads, step_sizes, strict=True):
+                if grad.is_sparse:
+                    self._sparse_update(group, param, grad, step_size)
+            dense = [i for i, is_sparse in enumerate(sparse) if not is_sparse]
+            params, grads, states = (
                 [params[i] for i in dense],
                 [grads[i] for i in dense],
-                [step_sizes[i] for i in dense],
+                [states[i] for i in dense],
             )
-        grads = apply_weight_decay(group, params, grads)
-        sums = [self.state[p]["sum"] for p in params]
-        torch._foreach_addcmul_(sums, grads, grads, value=1)
-        denominators = _denominators(sums, group)
-        torch._foreach_addcdiv_(params, grads, denominators, step_sizes)
+            step_sizes = [step_sizes[i] for i in dense]
+        columns = [params, grads, [s["sum"] for s in states]]
+        for chunk in self._scratch.chunks(columns, scratch=1 + needs_gradient_scratch(group)):
+            chunk_params, _, sums = chunk.columns
+            rule_grads = prepare_gradients(group, chunk)
+            torch._foreach_addcmul_(sums, rule_grads, rule_grads, value=1)
+            denominators = _denominators(sums, group, out=chunk.scratch[0])
+            torch._foreach_addcdiv_(chunk_params, rule_grads, denominators, chunk.per_piece(step_sizes))
 
     def _sparse_update(self, group: ParamGroup, param: Tensor, grad: Tensor, step_size: float) -> None:
         if group["weight_decay"] != 0:
             raise RuntimeError("weight_decay option is not compatible with sparse gradients")
         state_sum: Tensor = self.state[param]["sum"]
-        grad = grad.coalesce()  # the update is non-linear, so duplicate indices must be summed first
+        # The update is non-linear, so duplicate indices must be summed first.
+        grad = (-grad if group["maximize"] else grad).coalesce()
         indices, values = grad._indices(), grad._values()
         state_sum.add_(torch.sparse_coo_tensor(indices, values.pow(2), grad.size(), check_invariants=False))
         touched = state_sum.sparse_mask(grad)._values()
-        denominator = _denominators([touched], group)[0]
+        denominator = _denominators([touched], group, out=[torch.empty_like(touched)])[0]
         param.add_(
             torch.sparse_coo_tensor(indices, values / denominator, grad.size(), check_invariants=False),
             alpha=step_size,
@@ -142,27 +148,26 @@ class Adagrad(AdaptiveOptimizer):
         group = self.param_group_of(param)
         rate = group["lr"] / (1 + self._completed_steps(param) * group["lr_decay"])
         accumulator = self._state_or(param, "sum", self.defaults["initial_accumulator_value"])
-        return _denominators([accumulator], group)[0].reciprocal_().mul_(rate)
+        denominator = _denominators([accumulator], group, out=[torch.empty_like(accumulator)])[0]
+        return denominator.reciprocal_().mul_(rate)
 
     def state_trace(self, param: Tensor) -> dict[str, Tensor]:
         self.param_group_of(param)
         return {"sum": self._state_or(param, "sum", self.defaults["initial_accumulator_value"]).clone()}
 
 
-def _denominators(sums: TensorList, group: ParamGroup) -> TensorList:
-    """``sqrt(S) + eps`` or ``sqrt(S + eps)``, with zero-accumulator coordinates mapped to +inf.
+def _denominators(sums: TensorList, group: ParamGroup, *, out: TensorList) -> TensorList:
+    """``sqrt(S) + eps`` or ``sqrt(S + eps)`` written into ``out``, zero-accumulator coordinates +inf.
 
     Mapping S == 0 to an infinite denominator makes the update (and the step size) exactly 0 there,
     which is Optax's ``where(S > 0, ...)`` guard; it only differs from plain division when eps == 0.
     """
     eps: float = group["eps"]
     if group["eps_in_sqrt"]:
-        denominators = torch._foreach_add(sums, eps)
-        torch._foreach_sqrt_(denominators)
+        torch._foreach_sqrt_(into(out, torch.add, sums, eps))
     else:
-        denominators = torch._foreach_sqrt(sums)
-        torch._foreach_add_(denominators, eps)
+        torch._foreach_add_(into(out, torch.sqrt, sums), eps)
     if group["zero_guard"] and eps == 0:
-        for denominator, accumulator in zip(denominators, sums, strict=True):
+        for denominator, accumulator in zip(out, sums, strict=True):
             denominator.masked_fill_(accumulator == 0, float("inf"))
-    return denominators
+    return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -12,9 +12,11 @@ from optadvisor.optimizers.base import (
     AdaptiveOptimizer,
     ParamGroup,
     TensorList,
-    apply_weight_decay,
+    advance_steps,
     copy_state,
-    gradients,
+    into,
+    needs_gradient_scratch,
+    prepare_gradients,
 )
 from optadvisor.optimizers.validation import check_non_negative, check_unit_interval
 
@@ -82,30 +84,36 @@ class Adam(AdaptiveOptimizer):
         }
         super().__init__(params, defaults)
 
-    def _update_group(self, group: ParamGroup, params: list[Tensor]) -> None:
-        if any(p.grad is not None and p.grad.is_sparse for p in params):
+    def _update_group(self, group: ParamGroup, params: list[Tensor], grads: list[Tensor]) -> None:
+        if any(grad.is_sparse for grad in grads):
             raise RuntimeError("Adam does not support sparse gradients")
         names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] else ("exp_avg", "exp_avg_sq")
-        for param in params:
-            state = self.state[param]
+        states = [self.state[p] for p in params]
+        for param, state in zip(params, states, strict=True):
             for name in names:
                 if name not in state:
                     state[name] = torch.zeros_like(param, memory_format=torch.preserve_format)
-        steps = self._advance_steps(params)
+        steps = advance_steps(states)
         beta1, beta2 = group["betas"]
-        grads = apply_weight_decay(group, params, gradients(params, maximize=group["maximize"]))
-        exp_avgs = [self.state[p]["exp_avg"] for p in params]
-        exp_avg_sqs = [self.state[p]["exp_avg_sq"] for p in params]
-        torch._foreach_lerp_(exp_avgs, grads, 1 - beta1)
-        torch._foreach_mul_(exp_avg_sqs, beta2)
-        torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1 - beta2)
-        if group["amsgrad"]:
-            max_exp_avg_sqs = [self.state[p]["max_exp_avg_sq"] for p in params]
-            torch._foreach_maximum_(max_exp_avg_sqs, exp_avg_sqs)
-            exp_avg_sqs = max_exp_avg_sqs
-        denominators = torch._foreach_sqrt(exp_avg_sqs)
-        step_sizes = _scale_denominators(denominators, steps, group)
-        torch._foreach_addcdiv_(params, exp_avgs, denominators, [-s for s in step_sizes])
+        second_moment = "max_exp_avg_sq" if group["amsgrad"] else "exp_avg_sq"
+        columns = [
+            params,
+            grads,
+            [s["exp_avg"] for s in states],
+            [s["exp_avg_sq"] for s in states],
+            [s[second_moment] for s in states],
+        ]
+        for chunk in self._scratch.chunks(columns, scratch=1 + needs_gradient_scratch(group)):
+            chunk_params, _, exp_avgs, exp_avg_sqs, second_moments = chunk.columns
+            rule_grads = prepare_gradients(group, chunk)
+            torch._foreach_lerp_(exp_avgs, rule_grads, 1 - beta1)
+            torch._foreach_mul_(exp_avg_sqs, beta2)
+            torch._foreach_addcmul_(exp_avg_sqs, rule_grads, rule_grads, value=1 - beta2)
+            if group["amsgrad"]:
+                torch._foreach_maximum_(second_moments, exp_avg_sqs)
+            denominators = into(chunk.scratch[0], torch.sqrt, second_moments)
+            step_sizes = _scale_denominators(denominators, chunk.per_piece(steps), group)
+            torch._foreach_addcdiv_(chunk_params, exp_avgs, denominators, [-s for s in step_sizes])
 
     def effective_step_size(self, param: Tensor) -> Tensor:
         group = self.param_group_of(param)
@@ -123,7 +131,7 @@ class Adam(AdaptiveOptimizer):
         return {name: torch.zeros_like(param) for name in names}
 
 
-def _scale_denominators(roots: TensorList, steps: list[int], group: ParamGroup) -> list[float]:
+def _scale_denominators(roots: TensorList, steps: Sequence[int], group: ParamGroup) -> list[float]:
     """Turn ``sqrt(v)`` into the bias-corrected denominator in place; return the matching step sizes."""
     beta1, beta2 = group["betas"]
     lr: float = group["lr"]

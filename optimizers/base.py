@@ -10,6 +10,8 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
+from optadvisor.optimizers.chunks import Chunk, Scratch
+
 ParamGroup = dict[str, Any]
 TensorList = list[Tensor] | tuple[Tensor, ...]
 
@@ -19,7 +21,8 @@ class AdaptiveOptimizer(Optimizer):
 
     Subclasses implement ``_update_group`` (one step for the parameters of a group that have a
     gradient), ``effective_step_size`` and ``state_trace``. Both introspection methods are pure:
-    they read the state and never create or modify it.
+    they read the state and never create or modify it. Steps run over cache-sized chunks with
+    their temporaries in ``_scratch`` (see :mod:`optadvisor.optimizers.chunks`).
     """
 
     method: ClassVar[str]
@@ -30,6 +33,12 @@ class AdaptiveOptimizer(Optimizer):
             for param in group["params"]:
                 if torch.is_complex(param):
                     raise ValueError(f"Complex parameters are not supported by {type(self).__name__}")
+        self._scratch = Scratch()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # torch.optim's __getstate__ keeps only defaults, state and param_groups (copies, pickles).
+        super().__setstate__(state)
+        self._scratch = Scratch()
 
     @overload
     def step(self, closure: None = None) -> None: ...
@@ -45,14 +54,19 @@ class AdaptiveOptimizer(Optimizer):
             with torch.enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
+            params, grads = [], []
+            for param in group["params"]:
+                grad = param.grad
+                if grad is not None:
+                    params.append(param)
+                    grads.append(grad)
             if params:
-                self._update_group(group, params)
+                self._update_group(group, params, grads)
         return loss
 
     @abstractmethod
-    def _update_group(self, group: ParamGroup, params: list[Tensor]) -> None:
-        """Apply one update to ``params`` (all of which have ``.grad``) with ``group``'s settings."""
+    def _update_group(self, group: ParamGroup, params: list[Tensor], grads: list[Tensor]) -> None:
+        """Apply one update to ``params`` (their ``.grad`` is ``grads``) with ``group``'s settings."""
 
     @abstractmethod
     def effective_step_size(self, param: Tensor) -> Tensor:
@@ -85,35 +99,62 @@ class AdaptiveOptimizer(Optimizer):
         state = self.state.get(param)
         return int(state["step"]) if state is not None and "step" in state else 0
 
-    def _advance_steps(self, params: list[Tensor]) -> list[int]:
-        """Increment and return each parameter's step count (a Python int: no tensor op per step)."""
-        steps = []
-        for param in params:
-            state = self.state[param]
-            state["step"] = state.get("step", 0) + 1
-            steps.append(state["step"])
-        return steps
+
+def advance_steps(states: list[dict[str, Any]]) -> list[int]:
+    """Increment and return each parameter's step count (a Python int: no tensor op per step)."""
+    steps = []
+    for state in states:
+        state["step"] = step = state.get("step", 0) + 1
+        steps.append(step)
+    return steps
 
 
-def gradients(params: list[Tensor], *, maximize: bool) -> TensorList:
-    """The gradients of ``params``, negated when maximizing (a new list; ``.grad`` stays untouched)."""
-    grads = [p.grad for p in params if p.grad is not None]
-    return torch._foreach_neg(grads) if maximize else grads
+def prepare_gradients(group: ParamGroup, chunk: Chunk) -> TensorList:
+    """Apply the group's weight decay to a chunk and return the gradients the rule should see.
 
-
-def apply_weight_decay(group: ParamGroup, params: list[Tensor], grads: TensorList) -> TensorList:
-    """Apply the group's weight decay and return the gradients the adaptive rule should see.
-
-    Coupled (torch) decay adds ``wd·θ`` to the gradient (L2). Decoupled decay (Keras, AdamW)
-    shrinks ``θ ← θ·(1 − lr·wd)`` before the step, leaving the gradient, taken at the old θ, alone.
+    The chunk's first two columns are the parameters and their gradients. Decoupled decay (Keras,
+    AdamW) shrinks ``θ ← θ·(1 − lr·wd)`` before the step and leaves the gradient, taken at the old
+    θ, alone. When maximizing, or with coupled (torch, L2) decay, the rule sees ``±g + wd·θ``,
+    written into the chunk's last scratch list (``.grad`` stays untouched); otherwise the gradients
+    themselves are returned.
     """
+    params, grads = chunk.columns[0], chunk.columns[1]
     weight_decay: float = group["weight_decay"]
-    if weight_decay == 0:
-        return grads
-    if group["decoupled_weight_decay"]:
+    if weight_decay != 0 and group["decoupled_weight_decay"]:
         torch._foreach_mul_(params, 1 - group["lr"] * weight_decay)
+    if not needs_gradient_scratch(group):
         return grads
-    return torch._foreach_add(grads, params, alpha=weight_decay)
+    out = chunk.scratch[-1]
+    coupled_decay = weight_decay != 0 and not group["decoupled_weight_decay"]
+    if group["maximize"]:
+        into(out, torch.neg, grads)
+        if coupled_decay:
+            torch._foreach_add_(out, params, alpha=weight_decay)
+    else:
+        for target, grad, param in zip(out, grads, params, strict=True):
+            torch.add(grad, param, alpha=weight_decay, out=target)
+    return out
+
+
+def needs_gradient_scratch(group: ParamGroup) -> bool:
+    """Whether :func:`prepare_gradients` needs a scratch list for the gradients the rule sees."""
+    coupled_decay = group["weight_decay"] != 0 and not group["decoupled_weight_decay"]
+    return bool(group["maximize"]) or coupled_decay
+
+
+def into(
+    out: TensorList, function: Callable[..., Tensor], tensors: TensorList, *scalars: float
+) -> TensorList:
+    """``out[i] ← function(tensors[i], *scalars)`` for each i, written into ``out``; returns ``out``.
+
+    foreach ops have no ``out=`` form that writes in place (theirs allocates, then copies), and a
+    copy into scratch followed by the in-place op passes over the data twice: 29 µs against 15 µs
+    for the square root of 50k elements. A loop of the per-tensor ``out=`` calls costs no more
+    than a foreach call per tensor, even for tensors of 1k elements.
+    """
+    for target, tensor in zip(out, tensors, strict=True):
+        function(tensor, *scalars, out=target)
+    return out
 
 
 def copy_state(state: dict[str, Any], names: Iterable[str]) -> dict[str, Tensor]:

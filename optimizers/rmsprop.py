@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -12,9 +12,11 @@ from optadvisor.optimizers.base import (
     AdaptiveOptimizer,
     ParamGroup,
     TensorList,
-    apply_weight_decay,
+    advance_steps,
     copy_state,
-    gradients,
+    into,
+    needs_gradient_scratch,
+    prepare_gradients,
 )
 from optadvisor.optimizers.validation import check_non_negative, check_unit_interval
 
@@ -119,35 +121,52 @@ class RMSprop(AdaptiveOptimizer):
                 state["grad_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
         return state
 
-    def _update_group(self, group: ParamGroup, params: list[Tensor]) -> None:
-        if any(p.grad is not None and p.grad.is_sparse for p in params):
+    def _update_group(self, group: ParamGroup, params: list[Tensor], grads: list[Tensor]) -> None:
+        if any(grad.is_sparse for grad in grads):
             raise RuntimeError("RMSprop does not support sparse gradients")
         states = [self._state_of(p, group) for p in params]
-        steps = self._advance_steps(params)
+        steps = advance_steps(states)
         alpha: float = group["alpha"]
-        grads = apply_weight_decay(group, params, gradients(params, maximize=group["maximize"]))
-        square_avgs = [s["square_avg"] for s in states]
-        torch._foreach_mul_(square_avgs, alpha)
-        torch._foreach_addcmul_(square_avgs, grads, grads, value=1 - alpha)
-        grad_avgs = [s["grad_avg"] for s in states] if group["centered"] else None
-        if grad_avgs is not None:
-            torch._foreach_lerp_(grad_avgs, grads, 1 - alpha)
-        denominators = _denominators(square_avgs, grad_avgs, steps, group)
-
         lr: float = group["lr"]
         momentum: float = group["momentum"]
-        if momentum <= 0:
-            torch._foreach_addcdiv_(params, grads, denominators, value=-lr)
-            return
+        centered: bool = group["centered"]
         into_buffer, outside_buffer = (lr, 1.0) if group["lr_in_momentum_buffer"] else (1.0, lr)
-        buffers = [s["momentum_buffer"] for s in states]
-        torch._foreach_mul_(buffers, momentum)
-        torch._foreach_addcdiv_(buffers, grads, denominators, value=into_buffer)
-        if group["nesterov"]:
-            torch._foreach_addcdiv_(params, grads, denominators, value=-outside_buffer * into_buffer)
-            torch._foreach_add_(params, buffers, alpha=-outside_buffer * momentum)
-        else:
-            torch._foreach_add_(params, buffers, alpha=-outside_buffer)
+        columns = [params, grads, [s["square_avg"] for s in states]]
+        if centered:
+            columns.append([s["grad_avg"] for s in states])
+        if momentum > 0:
+            columns.append([s["momentum_buffer"] for s in states])
+        spare = centered and group["bias_correction"]
+        scratch = 1 + spare + needs_gradient_scratch(group)
+        for chunk in self._scratch.chunks(columns, scratch=scratch):
+            chunk_params, square_avgs = chunk.columns[0], chunk.columns[2]
+            grad_avgs = chunk.columns[3] if centered else None
+            rule_grads = prepare_gradients(group, chunk)
+            torch._foreach_mul_(square_avgs, alpha)
+            torch._foreach_addcmul_(square_avgs, rule_grads, rule_grads, value=1 - alpha)
+            if grad_avgs is not None:
+                torch._foreach_lerp_(grad_avgs, rule_grads, 1 - alpha)
+            denominators = _denominators(
+                square_avgs,
+                grad_avgs,
+                chunk.per_piece(steps),
+                group,
+                out=chunk.scratch[0],
+                spare=chunk.scratch[1] if spare else [],
+            )
+            if momentum <= 0:
+                torch._foreach_addcdiv_(chunk_params, rule_grads, denominators, value=-lr)
+                continue
+            buffers = chunk.columns[-1]
+            torch._foreach_mul_(buffers, momentum)
+            torch._foreach_addcdiv_(buffers, rule_grads, denominators, value=into_buffer)
+            if group["nesterov"]:
+                torch._foreach_addcdiv_(
+                    chunk_params, rule_grads, denominators, value=-outside_buffer * into_buffer
+                )
+                torch._foreach_add_(chunk_params, buffers, alpha=-outside_buffer * momentum)
+            else:
+                torch._foreach_add_(chunk_params, buffers, alpha=-outside_buffer)
 
     def effective_step_size(self, param: Tensor) -> Tensor:
         group = self.param_group_of(param)
@@ -155,7 +174,12 @@ class RMSprop(AdaptiveOptimizer):
         grad_avg = self._state_or(param, "grad_avg", 0.0) if group["centered"] else None
         next_step = self._completed_steps(param) + 1
         denominator = _denominators(
-            [square_avg], None if grad_avg is None else [grad_avg], [next_step], group
+            [square_avg],
+            None if grad_avg is None else [grad_avg],
+            [next_step],
+            group,
+            out=[torch.empty_like(square_avg)],
+            spare=[torch.empty_like(square_avg)],
         )[0]
         return denominator.reciprocal_().mul_(group["lr"])
 
@@ -174,31 +198,36 @@ class RMSprop(AdaptiveOptimizer):
 
 
 def _denominators(
-    square_avgs: TensorList, grad_avgs: TensorList | None, steps: list[int], group: ParamGroup
+    square_avgs: TensorList,
+    grad_avgs: TensorList | None,
+    steps: Sequence[int],
+    group: ParamGroup,
+    *,
+    out: TensorList,
+    spare: TensorList,
 ) -> TensorList:
-    """``d`` of the update for each tensor, from the (possibly bias-corrected) averages."""
+    """``d`` of the update for each tensor, from the (possibly bias-corrected) averages, into ``out``.
+
+    ``spare`` holds the bias-corrected ``m̂`` when centered with bias correction (else unused, may be empty).
+    """
     eps: float = group["eps"]
     variances = square_avgs
-    fresh = False  # whether ``variances`` are temporaries that may be modified in place
     if group["bias_correction"]:
         corrections = [1 - group["alpha"] ** step for step in steps]
-        variances = torch._foreach_div(square_avgs, corrections)
-        fresh = True
+        for target, square_avg, correction in zip(out, square_avgs, corrections, strict=True):
+            torch.div(square_avg, correction, out=target)
         if grad_avgs is not None:
-            grad_avgs = torch._foreach_div(grad_avgs, corrections)
-    if grad_avgs is not None:
-        variances = torch._foreach_addcmul(variances, grad_avgs, grad_avgs, value=-1)
-        fresh = True
+            for target, grad_avg, correction in zip(spare, grad_avgs, corrections, strict=True):
+                torch.div(grad_avg, correction, out=target)
+            torch._foreach_addcmul_(out, spare, spare, value=-1)
+        variances = out
+    elif grad_avgs is not None:
+        for target, square_avg, grad_avg in zip(out, square_avgs, grad_avgs, strict=True):
+            torch.addcmul(square_avg, grad_avg, grad_avg, value=-1, out=target)
+        variances = out
+    # out= may be the input itself (an elementwise op then works in place).
     if group["eps_in_sqrt"]:
-        denominators = variances if fresh else torch._foreach_add(variances, eps)
-        if fresh:
-            torch._foreach_add_(denominators, eps)
-        torch._foreach_sqrt_(denominators)
-        return denominators
-    if fresh:
-        torch._foreach_sqrt_(variances)
-        denominators = variances
+        torch._foreach_sqrt_(into(out, torch.add, variances, eps))
     else:
-        denominators = torch._foreach_sqrt(variances)
-    torch._foreach_add_(denominators, eps)
-    return denominators
+        torch._foreach_add_(into(out, torch.sqrt, variances), eps)
+    return out

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
-from optadvisor.optimizers.base import AdaptiveOptimizer, ParamGroup, apply_weight_decay, gradients
+from optadvisor.optimizers.base import (
+    AdaptiveOptimizer,
+    ParamGroup,
+    TensorList,
+    advance_steps,
+    needs_gradient_scratch,
+    prepare_gradients,
+)
 from optadvisor.optimizers.validation import check_non_negative
 
 
@@ -74,31 +81,45 @@ class SGD(AdaptiveOptimizer):
         }
         super().__init__(params, defaults)
 
-    def _update_group(self, group: ParamGroup, params: list[Tensor]) -> None:
-        self._advance_steps(params)
+    def _update_group(self, group: ParamGroup, params: list[Tensor], grads: list[Tensor]) -> None:
+        states = [self.state[p] for p in params]
+        advance_steps(states)
         lr: float = group["lr"]
         momentum: float = group["momentum"]
-        grads = apply_weight_decay(group, params, gradients(params, maximize=group["maximize"]))
-        if momentum == 0:
-            torch._foreach_add_(params, grads, alpha=-lr)
-            return
         into_buffer, outside_buffer = (lr, 1.0) if group["lr_in_momentum_buffer"] else (1.0, lr)
-        fresh = [i for i, p in enumerate(params) if "momentum_buffer" not in self.state[p]]
-        for i in fresh:
-            self.state[params[i]]["momentum_buffer"] = grads[i].detach().mul(into_buffer)
-        continuing = sorted(set(range(len(params))) - set(fresh))
-        if continuing:
-            buffers = [self.state[params[i]]["momentum_buffer"] for i in continuing]
-            torch._foreach_mul_(buffers, momentum)
-            torch._foreach_add_(
-                buffers, [grads[i] for i in continuing], alpha=into_buffer * (1 - group["dampening"])
-            )
-        buffers = [self.state[p]["momentum_buffer"] for p in params]
-        if group["nesterov"]:
-            torch._foreach_add_(params, grads, alpha=-outside_buffer * into_buffer)
-            torch._foreach_add_(params, buffers, alpha=-outside_buffer * momentum)
-        else:
-            torch._foreach_add_(params, buffers, alpha=-outside_buffer)
+        columns = [params, grads]
+        starting = [momentum != 0 and "momentum_buffer" not in s for s in states]
+        if momentum != 0:
+            for param, state, new in zip(params, states, starting, strict=True):
+                if new:
+                    state["momentum_buffer"] = torch.empty_like(param, memory_format=torch.preserve_format)
+            columns.append([s["momentum_buffer"] for s in states])
+        for chunk in self._scratch.chunks(columns, scratch=needs_gradient_scratch(group)):
+            chunk_params = chunk.columns[0]
+            rule_grads = prepare_gradients(group, chunk)
+            if momentum == 0:
+                torch._foreach_add_(chunk_params, rule_grads, alpha=-lr)
+                continue
+            buffers = chunk.columns[2]
+            first = chunk.per_piece(starting)
+            kept_grads: TensorList
+            if any(first):
+                # The first buffer is the gradient itself (lr·g in Keras' form), without dampening.
+                fresh_buffers = _selected(buffers, first)
+                torch._foreach_copy_(fresh_buffers, _selected(rule_grads, first))
+                torch._foreach_mul_(fresh_buffers, into_buffer)
+                kept = [not flag for flag in first]
+                kept_buffers, kept_grads = _selected(buffers, kept), _selected(rule_grads, kept)
+            else:
+                kept_buffers, kept_grads = buffers, rule_grads
+            if kept_buffers:
+                torch._foreach_mul_(kept_buffers, momentum)
+                torch._foreach_add_(kept_buffers, kept_grads, alpha=into_buffer * (1 - group["dampening"]))
+            if group["nesterov"]:
+                torch._foreach_add_(chunk_params, rule_grads, alpha=-outside_buffer * into_buffer)
+                torch._foreach_add_(chunk_params, buffers, alpha=-outside_buffer * momentum)
+            else:
+                torch._foreach_add_(chunk_params, buffers, alpha=-outside_buffer)
 
     def effective_step_size(self, param: Tensor) -> Tensor:
         return torch.full_like(param, self.param_group_of(param)["lr"])
@@ -107,3 +128,7 @@ class SGD(AdaptiveOptimizer):
         self.param_group_of(param)
         state = self.state.get(param, {})
         return {"momentum_buffer": state["momentum_buffer"].clone()} if "momentum_buffer" in state else {}
+
+
+def _selected(tensors: TensorList, flags: Sequence[bool]) -> list[Tensor]:
+    return [tensor for tensor, flag in zip(tensors, flags, strict=True) if flag]

@@ -79,6 +79,9 @@ def _call(function: Any, *args: Any, **kwargs: Any) -> Any:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default: OPTADVISOR_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: OPTADVISOR_PORT).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Server processes (default: OPTADVISOR_WORKERS).")
+    ] = None,
 ) -> None:
     """Run the HTTP service under uvicorn, configured from OPTADVISOR_* variables."""
     try:
@@ -100,22 +103,20 @@ def serve(
         load_ruleset(settings.rules)  # fail here in one line rather than in start-up's traceback
     except RuleSetError as error:
         _fail(str(error))
+    from optadvisor.service import workers as supervisor
+
+    host, port, workers = host or settings.host, port or settings.port, workers or settings.workers
+    if workers > 1:
+        try:
+            supervisor.run(settings, host, port, workers)
+        except supervisor.WorkersError as error:
+            _fail(str(error))
+        return
     from optadvisor.service.app import (
         create_app,  # builds an app from the environment on import: valid by now
     )
-    from optadvisor.service.protocol import guarded_h11_protocol
 
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        timeout_keep_alive=int(settings.timeout_keep_alive),
-        timeout_graceful_shutdown=int(settings.timeout_graceful_shutdown),
-        limit_concurrency=settings.limit_concurrency,
-        http=guarded_h11_protocol(settings),
-        log_config=None,
-        access_log=False,
-    )
+    uvicorn.run(create_app(settings), **supervisor.uvicorn_options(settings, host, port))
 
 
 def _figure_meanings(client: OptadvisorClient) -> dict[str, str]:

@@ -16,6 +16,13 @@ class Settings(BaseSettings):
 
     host: str = Field(default="127.0.0.1", description="Interface `optadvisor serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="TCP port `optadvisor serve` listens on.")
+    workers: int = Field(
+        default=1,
+        ge=1,
+        description="Server processes `optadvisor serve` runs; above 1 (Linux) each listens on the port "
+        "through its own SO_REUSEPORT socket, so the kernel spreads connections across them. Each has its "
+        "own compute pool, answer cache and /metrics.",
+    )
     max_request_bytes: int = Field(
         default=64 * MIB,
         ge=1024,

@@ -27,14 +27,22 @@ def _run(*arguments: str) -> str:
     return finished.stdout
 
 
-def test_optimizer_step_smoke_reports_a_ratio_per_method(tmp_path: Path) -> None:
+def test_optimizer_step_smoke_reports_ratios_and_page_faults_for_every_case(tmp_path: Path) -> None:
     output = tmp_path / "optimizer_step.json"
     _run("benchmarks/optimizer_step.py", "--smoke", "--output", str(output))
     report = json.loads(output.read_text())
-    for by_method in report["results"].values():
-        assert set(by_method) == {"adagrad", "rmsprop", "adadelta", "adam", "adamw", "sgd"}
-        for figures in by_method.values():
-            assert figures["ratio"] > 0
+    cases = {(r["layout"], r["threads"], r["method"], r["framework"]) for r in report["results"]}
+    assert cases == {
+        (layout, threads, method, framework)
+        for layout in report["layouts"]
+        for threads in (1, 2)
+        for method in ("adagrad", "rmsprop", "adadelta", "adam", "adamw", "sgd")
+        for framework in ("torch", "keras", "optax")
+    }
+    for row in report["results"]:
+        low, high = row["ratio_range"]
+        assert 0 < low <= row["ratio_median"] <= high
+        assert row["ours_faults_per_step"] >= 0 and row["torch_faults_per_step"] >= 0
 
 
 def test_engine_latency_smoke_reports_microseconds(tmp_path: Path) -> None:

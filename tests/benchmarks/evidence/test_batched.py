@@ -4,17 +4,9 @@ import pytest
 import torch
 
 from benchmarks.evidence.batched import BATCHED
+from benchmarks.reference import TORCH_CLASSES
 from optadvisor.rules.frameworks import framework_kwargs
 from optadvisor.rules.grid import LR_STEPS, ConfigPoint
-
-TORCH_CLASSES = {
-    "adagrad": torch.optim.Adagrad,
-    "rmsprop": torch.optim.RMSprop,
-    "adadelta": torch.optim.Adadelta,
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "sgd": torch.optim.SGD,
-}
 
 
 @pytest.mark.parametrize("method", sorted(BATCHED))
