@@ -87,6 +87,11 @@ class Evidence(BaseModel):
         description="Whether similarity reads the measured descriptors of sent gradients, or only what a "
         "request declares."
     )
+    departure_cost: float = Field(
+        ge=0.0,
+        description="How much worse a configuration that is not its method's defaults is treated, when a "
+        "plan is chosen: a departure from the defaults has to pay for itself on the similar tasks.",
+    )
     tasks: list[EvidenceTask] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -118,6 +123,11 @@ class Evidence(BaseModel):
     @cached_property
     def descriptor_table(self) -> DescriptorTable:
         return DescriptorTable([task.descriptors for task in self.tasks], self.spreads)
+
+    @cached_property
+    def departure_costs(self) -> Matrix:
+        """Per configuration: `departure_cost`, or 0 for a method's defaults."""
+        return np.array([0.0 if point.is_default else self.departure_cost for point in self.points])
 
     @cached_property
     def preference_rank(self) -> npt.NDArray[np.int64]:
@@ -208,10 +218,12 @@ class PlanStep:
 
 @dataclass(frozen=True)
 class Objective:
-    """What a plan minimises per task (see `Evidence.plan_objective`)."""
+    """What a plan minimises per task (see `Evidence.plan_objective`); `costs`, when given, are added to
+    each configuration's regret when plans are compared (never when they are reported)."""
 
     kind: Literal["regret", "within"] = "regret"
     penalty: float = 0.0
+    costs: Matrix | None = None
 
     def losses(self, plans: Matrix, baseline: Matrix) -> Matrix:
         """Per task and candidate plan (columns of `plans`, its best run's regret): the loss."""
@@ -224,7 +236,7 @@ class Objective:
 
 
 def objective_of(evidence: Evidence) -> Objective:
-    return Objective(evidence.plan_objective, evidence.baseline_penalty)
+    return Objective(evidence.plan_objective, evidence.baseline_penalty, evidence.departure_costs)
 
 
 def greedy_plan(
@@ -255,21 +267,27 @@ def greedy_plan(
     def step(column: int, plan: Matrix) -> PlanStep:
         return PlanStep(column, float(weights @ plan), float(weights @ np.maximum(plan - baseline, 0.0)))
 
+    # Plans are compared on the judged regrets (with the objective's costs), reported on the true ones.
+    judged = regret if objective.costs is None else regret + objective.costs[None, :]
+    best_judged = best_so_far
     plan: list[PlanStep] = []
     if first is not None:
         best_so_far = np.minimum(best_so_far, regret[:, first])
+        best_judged = np.minimum(best_judged, judged[:, first])
         plan.append(step(first, best_so_far))
         columns = columns[columns != first]
-    current = float(value(best_so_far[:, None])[0])
+    current = float(value(best_judged[:, None])[0])
     for _ in range(min(budget - len(plan), len(columns))):
-        plans = np.minimum(best_so_far[:, None], regret[:, columns])
+        plans = np.minimum(best_judged[:, None], judged[:, columns])
         values = value(plans)
         pick = int(np.argmin(values))
         if plan and values[pick] >= current - _TIE_BREAK * 1e-6 / tasks:
             break
-        best_so_far = plans[:, pick]
+        column = int(columns[pick])
+        best_judged = plans[:, pick]
+        best_so_far = np.minimum(best_so_far, regret[:, column])
         current = float(values[pick])
-        plan.append(step(int(columns[pick]), best_so_far))
+        plan.append(step(column, best_so_far))
         columns = np.delete(columns, pick)
     return plan
 

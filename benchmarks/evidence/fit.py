@@ -44,7 +44,9 @@ from optadvisor.rules.similarity import DESCRIPTORS, Descriptors, describe
 EVIDENCE_PATH = Path(__file__).resolve().parents[2] / "rules" / "evidence.json"
 FIT_COMMAND = "python -m benchmarks.evidence fit"
 NEIGHBOUR_CHOICES = (3, 6, 12)
-SHRINKAGE_CHOICES = (0.0, 0.3)
+SHRINKAGE_CHOICES = (0.0, 0.3, 0.6, 1.0)
+# How much a departure from a method's defaults must pay for itself (in regret) to be planned.
+DEPARTURE_CHOICES = (0.0, 0.1)
 # (plan objective, penalty): regret with no, some or a large penalty for falling behind the tuned
 # baselines; or the share of tasks not within 5% of them.
 OBJECTIVE_CHOICES: tuple[tuple[Literal["regret", "within"], float], ...] = (
@@ -153,18 +155,21 @@ class Choice:
     plan_objective: Literal["regret", "within"]
     baseline_penalty: float
     measured_descriptors: bool
+    departure_cost: float
 
     @property
     def label(self) -> str:
         measured = "declared+measured" if self.measured_descriptors else "declared"
         return (
             f"k={self.neighbours},shrinkage={self.shrinkage},{self.plan_objective}"
-            f"{f'+{self.baseline_penalty}' if self.plan_objective == 'regret' else ''},{measured}"
+            f"{f'+{self.baseline_penalty}' if self.plan_objective == 'regret' else ''},{measured},"
+            f"departure={self.departure_cost}"
         )
 
 
 CHOICES = tuple(
-    Choice(k, shrinkage, objective, penalty, measured)
+    Choice(k, shrinkage, objective, penalty, measured, departure)
+    for departure in DEPARTURE_CHOICES
     for measured in MEASURED_CHOICES
     for k in NEIGHBOUR_CHOICES
     for shrinkage in SHRINKAGE_CHOICES
@@ -185,6 +190,7 @@ def evidence_of(
         plan_objective=choice.plan_objective,
         baseline_penalty=choice.baseline_penalty,
         measured_descriptors=choice.measured_descriptors,
+        departure_cost=choice.departure_cost,
         tasks=[
             EvidenceTask(
                 name=task.name,

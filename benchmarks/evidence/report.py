@@ -88,23 +88,38 @@ def family_table(results: Mapping[str, Any], candidates: str = "four") -> str:
     return "\n".join(lines)
 
 
+def _points(advice: Mapping[str, Any], rival: Mapping[str, Any]) -> float:
+    return 100.0 * (float(advice["within_share"]) - float(rival["within_share"]))
+
+
 def margins(results: Mapping[str, Any], candidates: str = "four") -> str:
-    """The advice's margin over the best other strategy (share within 5%), at budgets 1 and 4."""
+    """The advice's margins (share within 5%) over each kind of rival at budgets 1 and 4, and where the
+    issue's bar stands: above every constant strategy and the previous rule set (must); at least 80%
+    within, mean rank at most 1.5 and 10 points above the fixed portfolio (goal)."""
     rows = _rows(results, candidates)
-    parts = []
+    lines = [
+        "| budget | advice | best constant | previous rule set | fixed portfolio | must | goal |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for budget in (1, 4):
-        advice = rows["advice:capture"][budget]["within_share"]
-        others = {
-            s: r[budget]["within_share"]
-            for s, r in rows.items()
-            if not s.startswith("advice") and budget in r
-        }
-        best = max(others, key=lambda strategy: others[strategy])
-        parts.append(
-            f"budget {budget}: advice {advice:.0%}, best other strategy {_label(best)} {others[best]:.0%}, "
-            f"margin {100 * (advice - others[best]):+.0f} points"
+        advice = rows["advice:capture"][budget]
+        constants = {s: r[budget] for s, r in rows.items() if s.startswith("default:")}
+        best = max(constants, key=lambda strategy: constants[strategy]["within_share"])
+        previous, portfolio = rows["previous:capture"][budget], rows["portfolio"][budget]
+        must = min(_points(advice, constants[best]), _points(advice, previous)) > 0
+        goal = (
+            advice["within_share"] >= 0.8 and advice["mean_rank"] <= 1.5 and _points(advice, portfolio) >= 10
         )
-    return "; ".join(parts) + "."
+        cells = [
+            f"{best.split(':')[1]} defaults {constants[best]['within_share']:.0%} "
+            f"({_points(advice, constants[best]):+.0f} points)",
+            f"{previous['within_share']:.0%} ({_points(advice, previous):+.0f})",
+            f"{portfolio['within_share']:.0%} ({_points(advice, portfolio):+.0f})",
+            "met" if must else "**not met**",
+            "met" if goal else "**not met**",
+        ]
+        lines.append(f"| {budget} | {_cell(advice)} | {' | '.join(cells)} |")
+    return "\n".join(lines)
 
 
 def corpus_table(results: Mapping[str, Any]) -> str:

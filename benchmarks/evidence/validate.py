@@ -189,6 +189,7 @@ def validate(
             "plan_objective": evidence.plan_objective,
             "baseline_penalty": evidence.baseline_penalty,
             "measured_descriptors": evidence.measured_descriptors,
+            "departure_cost": evidence.departure_cost,
             "selection": selection,
         }
         ruleset = parse_ruleset(rules, evidence)

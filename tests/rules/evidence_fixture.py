@@ -90,6 +90,7 @@ def evidence(neighbours: int = 2, shrinkage: float = 0.0, baseline_penalty: floa
         plan_objective="regret",
         baseline_penalty=baseline_penalty,
         measured_descriptors=True,
+        departure_cost=0.0,
         tasks=[
             EvidenceTask(
                 name=name,

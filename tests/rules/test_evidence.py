@@ -167,3 +167,23 @@ def test_the_within_objective_counts_tasks_reached_not_regret() -> None:
         greedy_plan(regret, weights, baseline, [0, 1], budget=1, objective=Objective("regret", 0.0))[0].column
         == 0
     )
+
+
+def test_a_departure_cost_keeps_a_default_unless_the_departure_pays_for_it() -> None:
+    # Column 0 is a default; column 1 is better by 0.05 on each task.
+    regret = np.array([[0.10, 0.05], [0.10, 0.05]])
+    weights = np.array([0.5, 0.5])
+    zero = np.zeros(2)
+    costs = np.array([0.0, 0.1])
+    cheap = greedy_plan(regret, weights, zero, [0, 1], budget=1, objective=Objective("regret", 0.0))
+    assert cheap[0].column == 1
+    costly = greedy_plan(regret, weights, zero, [0, 1], budget=1, objective=Objective("regret", 0.0, costs))
+    assert costly[0].column == 0
+    assert costly[0].regret == pytest.approx(0.10)  # reported on the true regret, without the cost
+    paying = np.array([[0.10, -0.01], [0.10, -0.01]]) + 0.01  # better by 0.11: worth its cost
+    assert (
+        greedy_plan(paying, weights, zero, [0, 1], budget=1, objective=Objective("regret", 0.0, costs))[
+            0
+        ].column
+        == 1
+    )
