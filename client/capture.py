@@ -397,7 +397,7 @@ class GradientCapture:
         """Send the samples to POST /v1/profiles and return the measured profile."""
         if isinstance(client, OptadvisorClient):
             return client.profile(
-                self.gradients(),
+                self._sent(self.gradients()),
                 training_steps=training_steps,
                 framework=framework,
                 recorded_every=self.every,
