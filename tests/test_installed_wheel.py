@@ -27,7 +27,8 @@ from tests.service.live_server import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SUBPACKAGES = {"client", "optimizers", "profiler", "rules", "service"}
-SERVER_ONLY = ("fastapi", "uvicorn", "starlette", "prometheus_client", "yaml", "torch", "pydantic")
+# pydantic is not among them: typer, the command line's parser, depends on it.
+SERVER_ONLY = ("fastapi", "uvicorn", "starlette", "prometheus_client", "yaml", "torch", "sqlalchemy")
 
 pytestmark = pytest.mark.slow
 
@@ -79,14 +80,21 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
     yield _new_venv(tmp_path_factory.mktemp("venv"), wheel, Path(sysconfig.get_paths()["purelib"]))
 
 
-def _base_closure() -> set[str]:
+def _base_requirements(wheel: Path) -> list[Requirement]:
+    """The wheel's own base requirements (its METADATA, not this environment's install of the checkout)."""
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        metadata = archive.read(name).decode()
+    lines = [
+        line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Requires-Dist:")
+    ]
+    return [Requirement(text) for text in lines if "extra ==" not in text]
+
+
+def _base_closure(wheel: Path) -> set[str]:
     """The distributions the package's base requirements pull in, transitively (no extras)."""
     found: set[str] = set()
-    pending = [
-        Requirement(text)
-        for text in importlib.metadata.requires("optadvisor") or []
-        if "extra ==" not in text
-    ]
+    pending = _base_requirements(wheel)
     while pending:
         requirement = pending.pop()
         if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
@@ -104,7 +112,7 @@ def _base_closure() -> set[str]:
 def client_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     borrowed = tmp_path_factory.mktemp("client-packages")
     site = Path(sysconfig.get_paths()["purelib"])
-    for name in _base_closure():
+    for name in _base_closure(wheel):
         for file in importlib.metadata.distribution(name).files or []:
             top = Path(file).parts[0]
             if top.endswith(".dist-info") or top == ".." or (borrowed / top).exists():
