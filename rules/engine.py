@@ -193,7 +193,9 @@ def _evidence_item(evidence: Evidence, similar: Similar, winner: int, features: 
 
 
 def _best_of_method(evidence: Evidence, similar: Similar, method: Method) -> int:
-    return min(evidence.columns_of[method], key=lambda column: float(similar.weighted[column]))
+    """The method's configuration with the lowest weighted regret (the one nearest its defaults on ties)."""
+    columns = evidence.columns_of[method]
+    return columns[int(np.argmin(similar.weighted[columns]))]
 
 
 @dataclass(frozen=True)
