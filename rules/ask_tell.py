@@ -261,7 +261,7 @@ def next_run(
         narrowing = " narrows the learning rate around the best run;" if column in neighbours else ""
         reason = (
             f"{describe_point(evidence.points[column])}:{narrowing} on the reweighted tasks it lowers the "
-            f"expected shortfall of the best run so far from {before:.1%} to {steps[0].regret:.1%}"
+            f"expected shortfall of the best run so far from {before:.2%} to {steps[0].regret:.2%}"
         )
         return answer(proposal(column, reason))
     if neighbours:
