@@ -110,7 +110,7 @@ class Series:
     points_only: bool = False
 
 
-_WIDTH, _HEIGHT, _LEFT, _BOTTOM, _TOP, _RIGHT = 720, 300, 70, 40, 15, 150
+_WIDTH, _HEIGHT, _LEFT, _BOTTOM, _TOP, _RIGHT = 760, 300, 70, 40, 15, 200
 
 
 def _axis_of(values: Sequence[float], log: bool, label: str) -> Axis:
@@ -168,13 +168,15 @@ def chart(
         f'<text x="12" y="{_TOP + height / 2}" transform="rotate(-90 12 {_TOP + height / 2})" '
         f'text-anchor="middle">{escape(y.label)}</text>'
     )
-    for position, label in marks:
+    for mark, (position, label) in enumerate(marks):
         if usable(position, y.low if not y.log else y.high):
             parts.append(
                 f'<line stroke="#444" stroke-dasharray="4 3" x1="{px(position):.1f}" '
                 f'x2="{px(position):.1f}" y1="{_TOP}" y2="{_TOP + height}"/>'
             )
-            parts.append(f'<text x="{px(position) + 3:.1f}" y="{_TOP + 12}">{escape(label)}</text>')
+            parts.append(
+                f'<text x="{px(position) + 3:.1f}" y="{_TOP + 12 + 13 * mark}">{escape(label)}</text>'
+            )
     for index, item in enumerate(series):
         if item.band is not None:
             lower, upper = item.band
@@ -264,11 +266,10 @@ def drift_chart(overall: dict[str, Any], recorded_every: int) -> str:
         rows.append(("drift timescale", float(overall["drift_timescale_steps"])))
     if isinstance(overall.get("rmsprop_half_life_steps"), int | float):
         rows.append(("RMSprop half-life", float(overall["rmsprop_half_life_steps"])))
+    colours = ("#555", "#d95f02", "#1b9e77")
     series = [
-        Series(label, colour, [value], [float(index + 1)], points_only=True)
-        for index, ((label, value), colour) in enumerate(
-            zip(rows, ("#555", "#d95f02", "#1b9e77"), strict=False)
-        )
+        Series(f"{label}: {value:,.0f}", colour, [value], [float(index + 1)], points_only=True)
+        for index, ((label, value), colour) in enumerate(zip(rows, colours, strict=False))
     ]
     return chart(
         series,
@@ -335,7 +336,8 @@ def _measured_sections(
 
 
 def _outcome_row(outcome: dict[str, Any]) -> list[object]:
-    value = "diverged" if outcome.get("diverged") else outcome.get("metric")
+    metric = outcome.get("metric")
+    value = "diverged" if outcome.get("diverged") or metric is None else f"{metric:.6g}"
     tracker = (outcome.get("tracker") or {}).get("run", "")
     configuration = outcome.get("configuration") or "off the grid"
     return [outcome.get("method") or "", configuration, outcome.get("metric_name", ""), value, tracker]
