@@ -1,6 +1,7 @@
 """The FastAPI application: `create_app(settings)` builds it; `app` is the one uvicorn serves by default."""
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -125,6 +126,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         upkeep = asyncio.create_task(_upkeep(services))
         log_writer.start()
+        # Everything loaded so far (torch, numpy, the rules, SQLAlchemy) lives as long as the process: out
+        # of the collector's sight, a full collection no longer walks it. Requests that wait for their
+        # commit outlive a young collection, so full collections come often; walking the start-up heap
+        # each time stalled every request for about 100 ms (p99 of the throughput benchmark).
+        gc.freeze()
         try:
             yield
         finally:

@@ -7,9 +7,10 @@ import binascii
 import hashlib
 import json
 import math
-import uuid
+import random
 from dataclasses import asdict, dataclass
 from datetime import timedelta
+from functools import cached_property
 from itertools import groupby
 from typing import Any
 
@@ -41,6 +42,13 @@ class Advice:
     def __len__(self) -> int:
         return len(self.content) + len(self.descriptors) + len(self.request) + len(self.measured or "")
 
+    @cached_property
+    def key(self) -> str:
+        """The stored advice's name: what it holds, hashed (studies with the same answer share one row)."""
+        digest = hashlib.sha256(self.content)
+        digest.update(b"\0" + self.descriptors.encode() + b"\0" + (self.measured or "").encode())
+        return digest.hexdigest()
+
 
 @dataclass(frozen=True)
 class StoredProfile:
@@ -49,6 +57,13 @@ class StoredProfile:
     overall: Figures
     training_steps: int | None
     assumptions: list[str]
+
+
+def new_id() -> str:
+    """A fresh study or outcome id: 128 random bits. From `random`, not `uuid4`: ids must be unique, not
+    secret (another key's study is a 404 whatever its id; report links are signed), and `os.urandom`, which
+    uuid4 calls, took 130 µs per call on the benchmark machine. `random` is reseeded in forked children."""
+    return f"{random.getrandbits(128):032x}"
 
 
 def owner_of(key: str) -> str:
@@ -122,18 +137,24 @@ class Studies:
 
     async def create(self, owner: str, advice: Advice) -> bytes:
         """Store a new study for `advice` (committed before this returns) and answer with its id."""
-        study_id = uuid.uuid4().hex
+        study_id = new_id()
+        moment = now()
         await self.writer.insert(
             {
                 "id": study_id,
                 "owner": owner,
-                "created_at": now(),
+                "created_at": moment,
                 "request": advice.request,
-                "answer": advice.content.decode(),
-                "measured": advice.measured,
+                "advice": advice.key,
                 "method": advice.method,
+            },
+            {
+                "hash": advice.key,
+                "created_at": moment,
+                "answer": advice.content.decode(),
                 "descriptors": advice.descriptors,
-            }
+                "measured": advice.measured,
+            },
         )
         return self.answer(study_id, advice.content)
 
@@ -231,7 +252,7 @@ class Studies:
         canonical = json.dumps(stored, sort_keys=True, separators=(",", ":"))
         fingerprint = hashlib.sha256(canonical.encode()).hexdigest()
         row = {
-            "id": uuid.uuid4().hex,
+            "id": new_id(),
             "study_id": study.id,
             "idempotency_key": idempotency_key,
             "fingerprint": fingerprint,

@@ -2,16 +2,29 @@
 loop. Each write is one small statement in its own transaction, committed before it returns."""
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, delete, func, select
+from sqlalchemy import Engine, Row, delete, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from optadvisor.service.storage.tables import evidence_snapshots, outcomes, studies
+from optadvisor.service.storage.tables import advice, evidence_snapshots, outcomes, studies
+
+# A study as read: its row with its advice's answer, descriptors and measurements.
+_STUDY = select(
+    studies.c.seq,
+    studies.c.id,
+    studies.c.owner,
+    studies.c.created_at,
+    studies.c.request,
+    advice.c.answer,
+    advice.c.measured,
+    studies.c.method,
+    advice.c.descriptors,
+).join(advice, advice.c.hash == studies.c.advice)
 
 
 def now() -> datetime:
@@ -36,8 +49,8 @@ class Study:
     descriptors: str
 
     @staticmethod
-    def of(row: Row[Any]) -> "Study":
-        values = dict(row._mapping)
+    def of(row: Mapping[Any, Any]) -> "Study":
+        values = dict(row)
         values["created_at"] = _aware(values["created_at"])
         return Study(**values)
 
@@ -91,19 +104,22 @@ class Store:
         self.engine = engine
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
-    def insert_studies(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert studies in one transaction (the group writer's batch): all are committed, or none."""
+    def insert_studies(self, rows: Sequence[dict[str, Any]], advised: Sequence[dict[str, Any]]) -> None:
+        """Insert studies, and the advice they name unless it is stored already, in one transaction (the
+        group writer's batch): all are committed, or none."""
+        distinct = list({row["hash"]: row for row in advised}.values())
         with self.engine.begin() as connection:
+            connection.execute(self._insert(advice).on_conflict_do_nothing(index_elements=["hash"]), distinct)
             connection.execute(studies.insert(), list(rows))
 
     def study(self, study_id: str, owner: str | None) -> Study | None:
         """The study `study_id` if `owner` owns it (None: whoever does)."""
-        query = select(studies).where(studies.c.id == study_id)
+        query = _STUDY.where(studies.c.id == study_id)
         if owner is not None:
             query = query.where(studies.c.owner == owner)
         with self.engine.connect() as connection:
             row = connection.execute(query).first()
-        return None if row is None else Study.of(row)
+        return None if row is None else Study.of(row._mapping)
 
     def studies(self, owner: str, limit: int, before: int | None) -> list[StudySummary]:
         """`owner`'s studies, newest first, from just before sequence number `before`."""
@@ -113,7 +129,7 @@ class Store:
             .subquery()
         )
         query = (
-            select(studies, func.coalesce(counts.c.outcomes, 0).label("outcome_count"))
+            _STUDY.add_columns(func.coalesce(counts.c.outcomes, 0).label("outcome_count"))
             .outerjoin(counts, counts.c.study_id == studies.c.id)
             .where(studies.c.owner == owner)
             .order_by(studies.c.seq.desc())
@@ -169,9 +185,13 @@ class Store:
         return Outcome.of(stored), created
 
     def purge(self, older_than: datetime) -> int:
-        """Delete every study created before `older_than`; its outcomes go with it (ON DELETE CASCADE)."""
+        """Delete every study created before `older_than`; its outcomes go with it (ON DELETE CASCADE),
+        and advice that no study names any more (stored before `older_than`, so none a batch being written
+        now has just found stored)."""
         with self.engine.begin() as connection:
             deleted = connection.execute(delete(studies).where(studies.c.created_at < older_than))
+            named = exists().where(studies.c.advice == advice.c.hash)
+            connection.execute(delete(advice).where(advice.c.created_at < older_than, ~named))
         return int(deleted.rowcount)
 
     def finished_runs(self, newest: int) -> list[FinishedRun]:
@@ -187,7 +207,7 @@ class Store:
             select(
                 studies.c.seq,
                 studies.c.owner,
-                studies.c.descriptors,
+                advice.c.descriptors,
                 outcomes.c.method,
                 outcomes.c.configuration,
                 outcomes.c.metric,
@@ -195,6 +215,7 @@ class Store:
                 outcomes.c.diverged,
             )
             .join(outcomes, outcomes.c.study_id == studies.c.id)
+            .join(advice, advice.c.hash == studies.c.advice)
             .where(studies.c.seq.in_(select(recent.c.seq)))
             .order_by(studies.c.seq, outcomes.c.seq)
         )

@@ -18,8 +18,21 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+# Computed advice, stored once however many studies share it: repeated declared profiles get the same
+# answer, so a new study is usually one small row in `studies` (the answer is about 5 kB). Keyed by the
+# sha256 of what it holds.
+advice = Table(
+    "advice",
+    metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("descriptors", Text, nullable=False),
+    Column("measured", Text, nullable=True),
+)
+
 # One row per answered POST /v1/recommendations. `seq` orders studies (newest first) and pages them;
-# `id` is the public name. The JSON columns hold what was answered and asked, as sent to the client.
+# `id` is the public name; `request` is what was asked (without gradients), `advice` what was answered.
 studies = Table(
     "studies",
     metadata,
@@ -28,12 +41,11 @@ studies = Table(
     Column("owner", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("request", Text, nullable=False),
-    Column("answer", Text, nullable=False),
-    Column("measured", Text, nullable=True),
+    Column("advice", String(64), ForeignKey("advice.hash"), nullable=False),
     Column("method", String(16), nullable=False),
-    Column("descriptors", Text, nullable=False),
     Index("ix_studies_owner_seq", "owner", "seq"),
     Index("ix_studies_created_at", "created_at"),
+    Index("ix_studies_advice", "advice"),
 )
 
 # One row per reported run. A client-supplied Idempotency-Key is unique within its study, so a retried

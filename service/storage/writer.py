@@ -19,20 +19,22 @@ logger = logging.getLogger("optadvisor.storage")
 # Rows per transaction at most: bounds a batch's statement and how long its first request waits.
 MAX_BATCH = 256
 
-_Item = tuple[dict[str, Any], asyncio.Future[None], asyncio.AbstractEventLoop]
+# A study's row, its advice's row, who waits for it.
+_Item = tuple[dict[str, Any], dict[str, Any], asyncio.Future[None], asyncio.AbstractEventLoop]
 
 
 class StorageError(RuntimeError):
     """The database refused or failed a write; nothing of that write was committed."""
 
 
-def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
-    if future.done():  # the request was cancelled (its client went away); its row is committed anyway
-        return
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(StorageError(str(error)))
+def _settle(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for future in futures:
+        if future.done():  # the request was cancelled (its client went away); its row is committed anyway
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(StorageError(str(error)))
 
 
 class GroupWriter:
@@ -51,11 +53,12 @@ class GroupWriter:
         self._queue.put(None)
         self._thread.join()
 
-    async def insert(self, row: dict[str, Any]) -> None:
-        """Return once `row` is committed; raise StorageError if it could not be."""
+    async def insert(self, row: dict[str, Any], advice: dict[str, Any]) -> None:
+        """Return once the study `row` (and its `advice`, unless stored already) is committed; raise
+        StorageError if it could not be."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        self._queue.put((row, future, loop))
+        self._queue.put((row, advice, future, loop))
         await future
 
     def _run(self) -> None:
@@ -76,12 +79,16 @@ class GroupWriter:
                 batch.append(item)
             error: BaseException | None = None
             try:
-                self.store.insert_studies([row for row, _, _ in batch])
+                self.store.insert_studies([row for row, *_ in batch], [advice for _, advice, *_ in batch])
             except Exception as failure:  # any driver error: the requests get 503, the writer goes on
                 logger.error("could not store %d studies", len(batch), exc_info=failure)
                 error = failure
-            for _, future, loop in batch:
+            # One wake-up per event loop for the whole batch, not one per request.
+            waiting: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+            for *_, future, loop in batch:
+                waiting.setdefault(loop, []).append(future)
+            for loop, futures in waiting.items():
                 try:
-                    loop.call_soon_threadsafe(_settle, future, error)
-                except RuntimeError:  # that request's event loop is closed: nobody waits for it
+                    loop.call_soon_threadsafe(_settle, futures, error)
+                except RuntimeError:  # that event loop is closed: nobody waits for these
                     continue

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, inspect, select
 
 from optadvisor.service.storage.database import alembic_config, migrate, open_engine
 from optadvisor.service.storage.store import Store
-from optadvisor.service.storage.tables import metadata, outcomes, studies
+from optadvisor.service.storage.tables import advice, metadata, outcomes, studies
 from optadvisor.service.storage.writer import GroupWriter
 
 REVISIONS = [
@@ -32,17 +32,28 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+ADVICE = {
+    "hash": "a" * 64,
+    "created_at": datetime.now(UTC) - timedelta(days=400),
+    "answer": '{"framework": "torch", "tuning_plan": []}',
+    "descriptors": "{}",
+    "measured": None,
+}
+
+
 def study_row(owner: str = "alice", created_at: datetime | None = None) -> dict[str, Any]:
     return {
         "id": uuid.uuid4().hex,
         "owner": owner,
         "created_at": created_at or datetime.now(UTC),
         "request": "{}",
-        "answer": '{"framework": "torch", "tuning_plan": []}',
-        "measured": None,
+        "advice": ADVICE["hash"],
         "method": "adam",
-        "descriptors": "{}",
     }
+
+
+def insert(store: Store, *rows: dict[str, Any]) -> None:
+    store.insert_studies(list(rows), [ADVICE] * len(rows))
 
 
 def outcome_row(study_id: str, key: str | None = None, fingerprint: str = "f") -> dict[str, Any]:
@@ -78,6 +89,7 @@ def test_each_migration_upgrades_its_predecessor_keeping_its_data(engine: Engine
         command.upgrade(config, REVISIONS[index - 1])
     row = study_row()
     with engine.begin() as connection:
+        connection.execute(advice.insert(), [ADVICE])
         connection.execute(studies.insert(), [row])
         connection.execute(outcomes.insert(), [outcome_row(row["id"], "k")])
     with engine.begin() as connection:
@@ -98,7 +110,7 @@ def store(engine: Engine) -> Store:
 
 def test_a_study_is_seen_by_its_owner_only(store: Store) -> None:
     row = study_row("alice")
-    store.insert_studies([row])
+    insert(store, row)
     assert store.study(row["id"], "alice") is not None
     assert store.study(row["id"], "mallory") is None
     assert store.study(row["id"], None) is not None  # a signed report link opens it for anyone
@@ -109,7 +121,7 @@ def test_a_study_is_seen_by_its_owner_only(store: Store) -> None:
 def test_studies_are_listed_newest_first_a_page_at_a_time(store: Store) -> None:
     rows = [study_row("alice") for _ in range(5)] + [study_row("bob")]
     for row in rows:
-        store.insert_studies([row])
+        insert(store, row)
     store.add_outcome(outcome_row(rows[4]["id"]))
     first = store.studies("alice", 3, None)
     assert [summary.study.id for summary in first] == [rows[4]["id"], rows[3]["id"], rows[2]["id"]]
@@ -120,7 +132,7 @@ def test_studies_are_listed_newest_first_a_page_at_a_time(store: Store) -> None:
 
 def test_an_outcome_is_stored_once_per_idempotency_key(store: Store) -> None:
     row = study_row()
-    store.insert_studies([row])
+    insert(store, row)
     first = store.add_outcome(outcome_row(row["id"], "key-1", "a"))
     again = store.add_outcome(outcome_row(row["id"], "key-1", "a"))
     other = store.add_outcome(outcome_row(row["id"], "key-2", "a"))
@@ -134,7 +146,7 @@ def test_an_outcome_is_stored_once_per_idempotency_key(store: Store) -> None:
 
 def test_an_outcome_for_a_deleted_study_is_refused_and_deletion_takes_the_outcomes(store: Store) -> None:
     row = study_row()
-    store.insert_studies([row])
+    insert(store, row)
     store.add_outcome(outcome_row(row["id"], "k"))
     assert store.delete(row["id"], "alice")
     assert store.study(row["id"], "alice") is None
@@ -145,12 +157,18 @@ def test_an_outcome_for_a_deleted_study_is_refused_and_deletion_takes_the_outcom
 def test_retention_purges_old_studies_with_their_outcomes(store: Store) -> None:
     old = study_row(created_at=datetime.now(UTC) - timedelta(days=40))
     new = study_row()
-    store.insert_studies([old, new])
+    insert(store, old, new)
     store.add_outcome(outcome_row(old["id"]))
     assert store.purge(datetime.now(UTC) - timedelta(days=30)) == 1
     assert store.study(old["id"], None) is None and store.study(new["id"], None) is not None
     with store.engine.connect() as connection:
         assert connection.execute(select(outcomes)).all() == []
+        # The advice the remaining study names stays; advice nobody names goes.
+        assert connection.execute(select(advice.c.hash)).scalars().all() == [ADVICE["hash"]]
+    assert store.delete(new["id"], "alice")
+    store.purge(datetime.now(UTC) - timedelta(days=30))
+    with store.engine.connect() as connection:
+        assert connection.execute(select(advice)).all() == []
 
 
 def test_the_group_writer_answers_only_after_the_commit(store: Store) -> None:
@@ -160,7 +178,7 @@ def test_the_group_writer_answers_only_after_the_commit(store: Store) -> None:
 
     async def burst() -> None:
         async def one(row: dict[str, Any]) -> None:
-            await writer.insert(row)
+            await writer.insert(row, ADVICE)
             # Committed before the await returned: another connection sees it.
             assert store.study(row["id"], "alice") is not None
 

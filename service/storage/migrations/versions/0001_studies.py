@@ -1,4 +1,4 @@
-"""Studies and their reported outcomes.
+"""Studies, the advice they share, and their reported outcomes.
 
 Revision ID: 0001
 Revises: None
@@ -13,19 +13,26 @@ down_revision = None
 
 def upgrade() -> None:
     op.create_table(
+        "advice",
+        sa.Column("hash", sa.String(64), primary_key=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("answer", sa.Text, nullable=False),
+        sa.Column("descriptors", sa.Text, nullable=False),
+        sa.Column("measured", sa.Text, nullable=True),
+    )
+    op.create_table(
         "studies",
         sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("id", sa.String(32), nullable=False, unique=True),
         sa.Column("owner", sa.String(64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("request", sa.Text, nullable=False),
-        sa.Column("answer", sa.Text, nullable=False),
-        sa.Column("measured", sa.Text, nullable=True),
+        sa.Column("advice", sa.String(64), sa.ForeignKey("advice.hash"), nullable=False),
         sa.Column("method", sa.String(16), nullable=False),
-        sa.Column("descriptors", sa.Text, nullable=False),
     )
     op.create_index("ix_studies_owner_seq", "studies", ["owner", "seq"])
     op.create_index("ix_studies_created_at", "studies", ["created_at"])
+    op.create_index("ix_studies_advice", "studies", ["advice"])
     op.create_table(
         "outcomes",
         sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
@@ -48,3 +55,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("outcomes")
     op.drop_table("studies")
+    op.drop_table("advice")
