@@ -134,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            gc.unfreeze()
             upkeep.cancel()
             # Studies still queued are committed before the process ends.
             await anyio.to_thread.run_sync(writer.stop)
