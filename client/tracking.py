@@ -28,16 +28,6 @@ def run_configuration(answer: dict[str, Any], plan_index: int | None = None) -> 
     return run["method"], dict(run["kwargs"])
 
 
-def _flat(kwargs: dict[str, Any]) -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for name, value in kwargs.items():
-        if isinstance(value, list):
-            flat.update({f"{name}_{index}": item for index, item in enumerate(value)})
-        else:
-            flat[name] = value
-    return flat
-
-
 def _tags(answer: dict[str, Any], plan_index: int | None) -> dict[str, str]:
     method, kwargs = run_configuration(answer, plan_index)
     return {
@@ -64,7 +54,8 @@ def log_to_mlflow(answer: dict[str, Any], *, plan_index: int | None = None) -> N
     import mlflow
 
     method, kwargs = run_configuration(answer, plan_index)
-    mlflow.log_params({"optimizer": method, **_flat(kwargs)})
+    # A tuple argument (torch's betas) is logged as its list's text: MLflow params are strings.
+    mlflow.log_params({"optimizer": method, **kwargs})
     mlflow.log_dict(answer, "optadvisor.json")
     mlflow.set_tags(_tags(answer, plan_index))
 
@@ -110,7 +101,7 @@ def log_to_wandb(run: Any, answer: dict[str, Any], *, plan_index: int | None = N
     run.config.update(
         {
             "optimizer": method,
-            **_flat(kwargs),
+            **kwargs,
             **{_WANDB.get(k, k.replace(".", "_")): v for k, v in tags.items()},
         }
     )

@@ -12,7 +12,6 @@ from fastapi import FastAPI
 
 from optadvisor import rules
 from optadvisor.profiler import Limits
-from optadvisor.rules.studies import EvidencePolicy
 from optadvisor.service.allocator import keep_freed_memory
 from optadvisor.service.answer_cache import AnswerCache
 from optadvisor.service.auth import ApiKeyMiddleware
@@ -41,7 +40,7 @@ from optadvisor.service.settings import Settings
 from optadvisor.service.storage.database import migrate, open_engine
 from optadvisor.service.storage.store import Store
 from optadvisor.service.storage.writer import GroupWriter
-from optadvisor.service.studies import Studies
+from optadvisor.service.studies import Studies, policy_of
 
 logger = logging.getLogger("optadvisor.upkeep")
 
@@ -75,15 +74,6 @@ async def _upkeep(services: Services) -> None:
             logger.exception("study upkeep failed; retrying in %s s", settings.evidence_refresh_seconds)
 
 
-def _policy(settings: Settings) -> EvidencePolicy:
-    return EvidencePolicy(
-        min_studies=settings.evidence_min_studies,
-        min_keys=settings.evidence_min_keys,
-        key_weight_cap=settings.evidence_key_weight_cap,
-        max_move=settings.evidence_max_move,
-    )
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for `settings` (default: read from the environment). Rules load, and the study
     store is opened and migrated, at start-up."""
@@ -103,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await anyio.to_thread.run_sync(migrate, engine)
         store = Store(engine)
         writer = GroupWriter(store)
-        book = Studies(store, writer, links, _policy(settings), loaded)
+        book = Studies(store, writer, links, policy_of(settings), loaded)
         await anyio.to_thread.run_sync(book.refresh_snapshot)
         writer.start()
         app.state.services = services = Services(

@@ -8,6 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 
 from optadvisor.profiler.errors import GradientError, GradientLimitExceeded, UnsupportedGradientFormat
 from optadvisor.service.problems import FieldError, ProblemError, problem_response, reported_name
@@ -36,14 +37,18 @@ async def handle_problem(request: Request, error: Exception) -> Response:
     return _problem(request, error)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def _methods_at(request: Request) -> set[str]:
-    """Every method some route of the app answers at this request's path."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        regex, allowed = getattr(route, "path_regex", None), getattr(route, "methods", None)
-        if regex is not None and allowed and regex.match(request.url.path):
-            methods |= set(allowed)
-    return methods
+    """Every method some route of the app answers at this request's path, asked of the routes themselves
+    (so included routers and their prefixes count as the router counts them)."""
+    return {
+        method
+        for method in _METHODS
+        for route in request.app.router.routes
+        if route.matches({**request.scope, "method": method})[0] == Match.FULL
+    }
 
 
 async def handle_http_exception(request: Request, error: Exception) -> Response:

@@ -21,6 +21,7 @@ from optadvisor.rules.studies import EvidencePolicy, StudyOutcome, StudySnapshot
 from optadvisor.service.links import ReportLinks
 from optadvisor.service.problems import ProblemError
 from optadvisor.service.schemas import OutcomeBody, RecommendationBody
+from optadvisor.service.settings import Settings
 from optadvisor.service.storage.store import FinishedRun, Outcome, Store, Study, now
 from optadvisor.service.storage.writer import GroupWriter
 
@@ -69,6 +70,33 @@ def new_id() -> str:
 def owner_of(key: str) -> str:
     """Who owns the studies made with API key `key`: a digest, so the store never holds a key."""
     return hashlib.sha256(b"optadvisor owner\0" + key.encode()).hexdigest()[:32]
+
+
+def study_links(study_id: str, token: str | None) -> dict[str, str]:
+    """Where a study's resources are; the report's carries its signed token when there is one."""
+    own = f"{PREFIX}/{study_id}"
+    return {
+        "self": own,
+        "outcomes": f"{own}/outcomes",
+        "next": f"{own}/next",
+        "report": f"{own}/report" + (f"?token={token}" if token else ""),
+    }
+
+
+def with_study(study_id: str, links: dict[str, str], content: bytes) -> bytes:
+    """Advice (JSON) with the study's id and links in front: spliced, the advice is serialised already."""
+    head = json.dumps({"id": study_id, "links": links}, separators=(",", ":"))
+    return head[:-1].encode() + b"," + content[1:]
+
+
+def policy_of(settings: Settings) -> EvidencePolicy:
+    """The cross-study evidence policy the settings set."""
+    return EvidencePolicy(
+        min_studies=settings.evidence_min_studies,
+        min_keys=settings.evidence_min_keys,
+        key_weight_cap=settings.evidence_key_weight_cap,
+        max_move=settings.evidence_max_move,
+    )
 
 
 def cursor_of(seq: int) -> str:
@@ -121,19 +149,10 @@ class Studies:
     # --- answers ------------------------------------------------------------------------------------------
 
     def links(self, study_id: str) -> dict[str, str]:
-        own = f"{PREFIX}/{study_id}"
-        token = self.report_links.token(study_id)
-        return {
-            "self": own,
-            "outcomes": f"{own}/outcomes",
-            "next": f"{own}/next",
-            "report": f"{own}/report" + (f"?token={token}" if token else ""),
-        }
+        return study_links(study_id, self.report_links.token(study_id))
 
     def answer(self, study_id: str, content: bytes) -> bytes:
-        """The stored advice with the study's id and links in front (spliced: the advice is already JSON)."""
-        head = json.dumps({"id": study_id, "links": self.links(study_id)}, separators=(",", ":"))
-        return head[:-1].encode() + b"," + content[1:]
+        return with_study(study_id, self.links(study_id), content)
 
     async def create(self, owner: str, advice: Advice) -> bytes:
         """Store a new study for `advice` (committed before this returns) and answer with its id."""
@@ -166,6 +185,11 @@ class Studies:
         if study is None:
             raise ProblemError(404, "No study with this id (for this API key).")
         return study
+
+    def with_outcomes(self, study_id: str, owner: str | None) -> tuple[Study, list[Outcome]]:
+        """The study (or 404, as `find`) and every outcome reported to it, oldest first."""
+        study = self.find(study_id, owner)
+        return study, self.store.outcomes(study.id)
 
     def outcome_document(self, outcome: Outcome) -> dict[str, Any]:
         body: dict[str, Any] = json.loads(outcome.body)

@@ -70,8 +70,7 @@ async def list_studies(
 )
 async def get_study(request: Request, services: ServicesDep, study_id: StudyId) -> Response:
     def read() -> dict[str, Any]:
-        study = services.studies.find(study_id, owner(request))
-        return services.studies.document(study, services.studies.store.outcomes(study.id))
+        return services.studies.document(*services.studies.with_outcomes(study_id, owner(request)))
 
     return _json(await anyio.to_thread.run_sync(read))
 
@@ -134,8 +133,7 @@ async def report_outcome(
 )
 async def next_run(request: Request, services: ServicesDep, study_id: StudyId) -> JSONResponse:
     def ask() -> NextStep:
-        study = services.studies.find(study_id, owner(request))
-        return services.studies.next_step(study, services.studies.store.outcomes(study.id))
+        return services.studies.next_step(*services.studies.with_outcomes(study_id, owner(request)))
 
     step = await anyio.to_thread.run_sync(ask)
     return JSONResponse(step.model_dump(mode="json"))
@@ -160,8 +158,8 @@ async def report_page(
     opened_by_link = request.scope.get("state", {}).get("report_study") == study_id
 
     def page() -> str:
-        study = services.studies.find(study_id, None if opened_by_link else owner(request))
-        document = services.studies.document(study, services.studies.store.outcomes(study.id))
+        study, outcomes = services.studies.with_outcomes(study_id, None if opened_by_link else owner(request))
+        document = services.studies.document(study, outcomes)
         stored = json.loads(study.measured) if study.measured else {}
         return render(document, stored.get("charts"), stored.get("training_steps"))
 

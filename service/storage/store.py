@@ -5,9 +5,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Row, delete, exists, func, select
+from sqlalchemy import Engine, delete, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -48,12 +48,6 @@ class Study:
     method: str
     descriptors: str
 
-    @staticmethod
-    def of(row: Mapping[Any, Any]) -> "Study":
-        values = dict(row)
-        values["created_at"] = _aware(values["created_at"])
-        return Study(**values)
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -70,11 +64,15 @@ class Outcome:
     lower_is_better: bool
     diverged: bool
 
-    @staticmethod
-    def of(row: Row[Any]) -> "Outcome":
-        values = dict(row._mapping)
-        values["created_at"] = _aware(values["created_at"])
-        return Outcome(**values)
+
+Record = TypeVar("Record", "Study", "Outcome")
+
+
+def _record(kind: type[Record], row: Mapping[Any, Any]) -> Record:
+    """A study or outcome from its row, its time made timezone-aware."""
+    values = dict(row)
+    values["created_at"] = _aware(values["created_at"])
+    return kind(**values)
 
 
 @dataclass(frozen=True)
@@ -119,7 +117,7 @@ class Store:
             query = query.where(studies.c.owner == owner)
         with self.engine.connect() as connection:
             row = connection.execute(query).first()
-        return None if row is None else Study.of(row._mapping)
+        return None if row is None else _record(Study, row._mapping)
 
     def studies(self, owner: str, limit: int, before: int | None) -> list[StudySummary]:
         """`owner`'s studies, newest first, from just before sequence number `before`."""
@@ -143,8 +141,7 @@ class Store:
         for row in rows:
             values = dict(row._mapping)
             count = int(values.pop("outcome_count"))
-            values["created_at"] = _aware(values["created_at"])
-            summaries.append(StudySummary(Study(**values), count))
+            summaries.append(StudySummary(_record(Study, values), count))
         return summaries
 
     def delete(self, study_id: str, owner: str) -> bool:
@@ -158,7 +155,7 @@ class Store:
     def outcomes(self, study_id: str) -> list[Outcome]:
         query = select(outcomes).where(outcomes.c.study_id == study_id).order_by(outcomes.c.seq)
         with self.engine.connect() as connection:
-            return [Outcome.of(row) for row in connection.execute(query)]
+            return [_record(Outcome, row._mapping) for row in connection.execute(query)]
 
     def add_outcome(self, row: dict[str, Any]) -> tuple[Outcome, bool] | None:
         """Store an outcome, or find the one stored under the same idempotency key: (outcome, created).
@@ -182,7 +179,7 @@ class Store:
         except IntegrityError:
             # The study was deleted (or purged) after the request found it.
             return None
-        return Outcome.of(stored), created
+        return _record(Outcome, stored._mapping), created
 
     def purge(self, older_than: datetime) -> int:
         """Delete every study created before `older_than`; its outcomes go with it (ON DELETE CASCADE),

@@ -53,17 +53,16 @@ def test_example_runs(block: str, server: LiveServer, tmp_path: Path) -> None:
         "OPTADVISOR_URL": server.url,
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
     }
+    assert _run(["bash", "-euo", "pipefail", "-c", block], env, tmp_path)
+
+
+def _run(command: list[str], env: dict[str, str], folder: Path) -> str:
+    """Run a snippet in `folder`; its standard output, once it has succeeded."""
     finished = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", block],
-        cwd=tmp_path,
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
+        command, cwd=folder, env=env, check=False, capture_output=True, text=True, timeout=180
     )
-    assert finished.returncode == 0, finished.stderr
-    assert finished.stdout
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    return finished.stdout
 
 
 def test_there_is_a_snippet_per_tracker() -> None:
@@ -89,14 +88,5 @@ def test_tracker_snippet_runs(block: str, server: LiveServer, tmp_path: Path) ->
         "WANDB_SILENT": "true",
     }
     env.pop("OPTADVISOR_API_KEY", None)
-    finished = subprocess.run(
-        [sys.executable, "-c", block],
-        check=False,
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert finished.returncode == 0, finished.stderr[-3000:]
-    assert "runs of the budget reported" in finished.stdout or tracker == "wandb"
+    printed = _run([sys.executable, "-c", block], env, tmp_path)
+    assert "runs of the budget reported" in printed or tracker == "wandb"

@@ -1,43 +1,22 @@
 """A study's report page in headless Chromium, offline: it renders its pictures, breaks no rule of its own
 Content-Security-Policy and raises no error (the browser's console is read from its log)."""
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import httpx
 import numpy as np
-import pytest
+from browser import require_browser, run_browser
 from live_server import LiveServer
-
-BROWSER = shutil.which("chromium")
 
 
 def _browser(tmp_path: Path, *options: str) -> subprocess.CompletedProcess[str]:
-    assert BROWSER is not None
-    command = [
-        BROWSER,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--enable-logging=stderr",
-        "--v=0",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        *options,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    # The console's messages go to stderr with logging on.
+    return run_browser(tmp_path / "profile", "--enable-logging=stderr", "--v=0", *options)
 
 
 def test_the_report_renders_its_pictures_without_errors(server: LiveServer, tmp_path: Path) -> None:
-    if BROWSER is None:
-        if os.environ.get("OPTADVISOR_REQUIRE_BROWSER"):
-            pytest.fail("OPTADVISOR_REQUIRE_BROWSER is set but chromium is not installed")
-        pytest.skip("chromium is not installed (set OPTADVISOR_REQUIRE_BROWSER=1 to make this a failure)")
+    require_browser()
     values = np.random.default_rng(3).normal(0, 0.01, (24, 128))
     values[:, ::2] = 0
     body = {
