@@ -206,3 +206,17 @@ def test_without_api_keys_everyone_shares_the_studies_and_links_need_no_token(tm
         assert answer["links"]["report"] == f"/v1/recommendations/{answer['id']}/report"  # type: ignore[index]
         assert client.get(str(answer["links"]["self"])).status_code == 200  # type: ignore[index]
         assert json.loads(client.get("/v1/recommendations").text)["items"][0]["id"] == answer["id"]
+
+
+def test_per_group_outcomes_name_a_configuration_only_when_every_group_shares_it(client: TestClient) -> None:
+    base = f"/v1/recommendations/{study(client)['id']}"
+    same = {"encoder": {"method": "adam", "kwargs": {"lr": 0.001}}, "decoder": {"method": "adam"}}
+    mixed = {"encoder": {"method": "adam", "kwargs": {"lr": 0.001}}, "decoder": {"method": "sgd"}}
+    shared = client.post(f"{base}/outcomes", json={"groups": same, "metric": 0.5}, headers=ALICE).json()
+    assert (shared["method"], shared["configuration"]) == ("adam", "adam:+0:0")
+    apart = client.post(f"{base}/outcomes", json={"groups": mixed, "metric": 0.6}, headers=ALICE).json()
+    assert (apart["method"], apart["configuration"]) == (None, None)
+    assert apart["groups"] == {
+        "encoder": {"method": "adam", "kwargs": {"lr": 0.001}},
+        "decoder": {"method": "sgd", "kwargs": {}},
+    }
