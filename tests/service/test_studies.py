@@ -220,3 +220,28 @@ def test_per_group_outcomes_name_a_configuration_only_when_every_group_shares_it
         "encoder": {"method": "adam", "kwargs": {"lr": 0.001}},
         "decoder": {"method": "sgd", "kwargs": {}},
     }
+
+
+def test_a_failing_database_answers_503_and_never_a_2xx(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    base = f"/v1/recommendations/{study(client)['id']}"
+    store = client.app.state.services.studies.store  # type: ignore[attr-defined]
+
+    def down(*_: object) -> None:
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(store, "insert_studies", down)
+    monkeypatch.setattr(store, "add_outcome", down)
+    refused = client.post("/v1/recommendations", json=DECLARED, headers=ALICE)
+    assert refused.status_code == 503 and refused.headers["retry-after"]
+    assert "nothing was stored" in refused.json()["detail"] and "locked" not in refused.text
+    assert (
+        client.post(f"{base}/outcomes", json={"plan_index": 0, "metric": 1.0}, headers=ALICE).status_code
+        == 503
+    )
+    monkeypatch.undo()
+    assert client.get(base, headers=ALICE).json()["outcomes"] == []
+    assert client.post("/v1/recommendations", json=DECLARED, headers=ALICE).status_code == 200
