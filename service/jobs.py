@@ -1,6 +1,7 @@
 """The CPU-heavy part of each POST endpoint, run in a compute worker: parse, validate, call the domain.
 
-Each job returns the response body already serialised, so that work also stays off the event loop.
+Each job returns its answer already serialised, so that work also stays off the event loop (a recommendation
+with what its study keeps beside it: `service.studies.Advice`).
 """
 
 import json
