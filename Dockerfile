@@ -6,7 +6,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PATH=/opt/venv/bin:$PATH \
     OPTADVISOR_HOST=0.0.0.0 \
-    OPTADVISOR_PORT=8000
+    OPTADVISOR_PORT=8000 \
+    OPTADVISOR_DATABASE_URL=sqlite:////data/optadvisor.db
 
 WORKDIR /app
 COPY pyproject.toml constraints.txt README.md ./
@@ -19,7 +20,12 @@ COPY client ./client
 # constraints.txt pins the CPU build of torch.
 RUN python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-cache-dir -c constraints.txt '.[server]' \
-    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin optadvisor
+    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin optadvisor \
+    && mkdir /data && chown optadvisor /data
+
+# Studies live here (SQLite in WAL mode); mount a volume to keep them across containers, or point
+# OPTADVISOR_DATABASE_URL at PostgreSQL.
+VOLUME /data
 
 USER optadvisor
 EXPOSE 8000

@@ -15,8 +15,10 @@ from unittest.mock import patch
 from fastapi import FastAPI, Response
 
 from optadvisor import rules
+from optadvisor.rules.studies import StudySnapshot
 from optadvisor.service import cli
 from optadvisor.service.settings import Settings
+from optadvisor.service.studies import policy_of, study_links, with_study
 
 # The README's declared-profile example.
 DECLARED_REQUEST: dict[str, Any] = {
@@ -30,11 +32,17 @@ DECLARED_REQUEST: dict[str, Any] = {
 }
 
 
+# The service answers with the id of the study each request makes; the bare app, with this one every time.
+STUDY_ID = "0" * 32
+
+
 def declared_answer(settings: Settings) -> bytes:
-    """The recommendation the service gives for `DECLARED_REQUEST` under the rule set `settings` names."""
+    """The recommendation the service gives for `DECLARED_REQUEST` under the rule set `settings` names, as a
+    first study (no other study's evidence yet) with the study's id and links in front."""
     request = rules.RecommendationRequest.model_validate(DECLARED_REQUEST)
-    recommendation = rules.recommend(request, rules.load_ruleset(settings.rules), None)
-    return recommendation.model_dump_json().encode()
+    snapshot = StudySnapshot([], policy_of(settings))
+    recommendation = rules.recommend(request, rules.load_ruleset(settings.rules), None, snapshot)
+    return with_study(STUDY_ID, study_links(STUDY_ID, None), recommendation.model_dump_json().encode())
 
 
 def create_bare_app(settings: Settings | None = None) -> FastAPI:

@@ -63,6 +63,8 @@ def running_server(
     """
     port = free_loopback_port()
     env = {name: value for name, value in os.environ.items() if not name.startswith("OPTADVISOR_")}
+    # Each server stores its studies in a fresh SQLite file beside its log, unless told otherwise.
+    env["OPTADVISOR_DATABASE_URL"] = f"sqlite:///{log_dir.resolve() / f'studies-{port}.db'}"
     env.update({f"OPTADVISOR_{name.upper()}": value for name, value in (settings or {}).items()})
     env["OPTADVISOR_HOST"] = "127.0.0.1"
     env["OPTADVISOR_PORT"] = str(port)

@@ -311,16 +311,17 @@ def _stderr_discarded() -> Iterator[None]:
         os.close(saved)
 
 
-def _default_settings() -> Settings:
-    """Defaults, as the wrk servers get them: OPTADVISOR_* variables of the calling shell are ignored."""
+def _default_settings(work_dir: Path) -> Settings:
+    """Defaults, as the wrk servers get them: OPTADVISOR_* variables of the calling shell are ignored, and
+    studies go to a fresh SQLite file in `work_dir` (as `benchmarks.server` gives each server)."""
     own = {name: value for name, value in os.environ.items() if not name.startswith("OPTADVISOR_")}
     with patch.dict(os.environ, own, clear=True):
-        return Settings()
+        return Settings(database_url=f"sqlite:///{work_dir.resolve() / 'in-process.db'}")
 
 
-async def _in_process(requests: int) -> dict[str, float]:
+async def _in_process(requests: int, work_dir: Path) -> dict[str, float]:
     body = json.dumps(DECLARED_REQUEST).encode()
-    settings = _default_settings()
+    settings = _default_settings(work_dir)
     bare, service = create_bare_app(settings), create_app(settings)
     async with bare.router.lifespan_context(bare), service.router.lifespan_context(service):
         # Alternating, so that a slow phase of the machine hits both alike; the lower of each pair is kept.
@@ -334,11 +335,12 @@ async def _in_process(requests: int) -> dict[str, float]:
     }
 
 
-def measure_in_process(requests: int) -> dict[str, float]:
-    """Time per declared request of the service and of the bare app, both called through ASGI in this
-    process with their access logs discarded: the application's own cost, without sockets or uvicorn."""
+def measure_in_process(requests: int, work_dir: Path) -> dict[str, float]:
+    """Time per declared request of the service (each one a stored study) and of the bare app, both called
+    through ASGI in this process with their access logs discarded: the application's own cost, without
+    sockets or uvicorn."""
     with _stderr_discarded():
-        return asyncio.run(_in_process(requests))
+        return asyncio.run(_in_process(requests, work_dir))
 
 
 def measure(shape: LoadShape, tool: Tool, work_dir: Path) -> dict[str, Any]:
@@ -359,7 +361,7 @@ def measure(shape: LoadShape, tool: Tool, work_dir: Path) -> dict[str, Any]:
             _warm_up(url, target.body)
             figures = generate(url, body_path, shape)
             results[target.name] = {"description": target.description, **asdict(figures)}
-    in_process = measure_in_process(shape.in_process_requests)
+    in_process = measure_in_process(shape.in_process_requests, work_dir)
     bare = results["bare"]["ok_per_second"]
     ratios = {f"{name}_to_bare": results[name]["ok_per_second"] / bare for name in ("declared", "dense")}
     return {

@@ -5,6 +5,7 @@ import json
 import math
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -174,7 +175,12 @@ class OptadvisorClient:
     def close(self) -> None:
         self._http.close()
 
-    def _request(
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send (see `_send`) and read the JSON answer; None for 204 No Content."""
+        response = self._send(method, path, **kwargs)
+        return None if response.status_code == 204 else response.json()
+
+    def _send(
         self,
         method: str,
         path: str,
@@ -182,11 +188,11 @@ class OptadvisorClient:
         json_body: Any = None,
         rewind: Callable[[], bool] | None = None,
         **kwargs: Any,
-    ) -> Any:
+    ) -> httpx.Response:
         """Send, retrying a saturated server's 429/503; `rewind` readies a streamed body to be sent again."""
         if json_body is not None:
             kwargs["content"] = _json_text(json_body)
-            kwargs["headers"] = {"content-type": "application/json"}
+            kwargs["headers"] = {**kwargs.get("headers", {}), "content-type": "application/json"}
         content = kwargs.pop("content", None)
         for attempt in range(self._retries + 1):
             # A generator body is consumed by a send: it is made again from the rewound stream.
@@ -201,7 +207,7 @@ class OptadvisorClient:
             delay = _retry_after(response)
             time.sleep(1.0 if delay is None else min(delay, MAX_RETRY_WAIT_SECONDS))
         _raise_for_problem(response)
-        return response.json()
+        return response
 
     def recommend(
         self,
@@ -296,3 +302,69 @@ class OptadvisorClient:
     def openapi(self) -> dict[str, Any]:
         """GET /openapi.json: the API's schema, each measured figure's meaning among it."""
         return dict(self._request("GET", "/openapi.json"))
+
+    # --- studies: every answer is one; outcomes go back to it ------------------------------------------
+
+    def study(self, study_id: str) -> dict[str, Any]:
+        """GET /v1/recommendations/{id}: the stored answer, what was asked and measured, every outcome."""
+        return dict(self._request("GET", _study_path(study_id)))
+
+    def studies(self, *, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
+        """GET /v1/recommendations: this key's studies, newest first (`next_cursor` pages on)."""
+        params: dict[str, Any] = {"limit": limit}
+        if cursor is not None:
+            params["cursor"] = cursor
+        return dict(self._request("GET", "/v1/recommendations", params=params))
+
+    def report_outcome(
+        self,
+        study_id: str,
+        *,
+        metric: float | None = None,
+        plan_index: int | None = None,
+        method: str | None = None,
+        kwargs: dict[str, Any] | None = None,
+        groups: dict[str, Any] | None = None,
+        metric_name: str | None = None,
+        lower_is_better: bool = True,
+        steps: int | None = None,
+        diverged: bool = False,
+        tracker: dict[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """POST /v1/recommendations/{id}/outcomes: one finished (or diverged) run, named by `plan_index`,
+        by `method` and `kwargs`, or by per-group `groups`. It is sent with an Idempotency-Key (a fresh one
+        unless given), so the client's own retries, and yours with the same key, store it once."""
+        body: dict[str, Any] = {"lower_is_better": lower_is_better, "diverged": diverged}
+        for name, value in (
+            ("metric", metric),
+            ("plan_index", plan_index),
+            ("method", method),
+            ("kwargs", kwargs),
+            ("groups", groups),
+            ("metric_name", metric_name),
+            ("steps", steps),
+            ("tracker", tracker),
+        ):
+            if value is not None:
+                body[name] = value
+        headers = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
+        return dict(
+            self._request("POST", f"{_study_path(study_id)}/outcomes", json_body=body, headers=headers)
+        )
+
+    def next(self, study_id: str) -> dict[str, Any]:
+        """GET /v1/recommendations/{id}/next: the next configuration to run, or `done`."""
+        return dict(self._request("GET", f"{_study_path(study_id)}/next"))
+
+    def report(self, study_id: str) -> str:
+        """GET /v1/recommendations/{id}/report: the study's HTML page."""
+        return self._send("GET", f"{_study_path(study_id)}/report").text
+
+    def delete_study(self, study_id: str) -> None:
+        """DELETE /v1/recommendations/{id}: the study and its outcomes, for good."""
+        self._request("DELETE", _study_path(study_id))
+
+
+def _study_path(study_id: str) -> str:
+    return f"/v1/recommendations/{quote(study_id, safe='')}"

@@ -39,11 +39,13 @@ from optadvisor.rules.recommendation import (
     RationaleItem,
     Recommendation,
     SimilarTask,
+    StudiesEvidence,
     TuningRun,
 )
 from optadvisor.rules.request import Framework, Method, RecommendationRequest
 from optadvisor.rules.ruleset import Explanation, Guardrail, RuleSet
 from optadvisor.rules.similarity import Descriptors, describe
+from optadvisor.rules.studies import CrossStudy, StudySnapshot
 from optadvisor.rules.templates import placeholders, render
 
 # Half a decade: a grid step of 1 or more is a learning rate more than 3x from the default.
@@ -53,9 +55,10 @@ _SHOWN_NEIGHBOURS = 3
 
 @dataclass(frozen=True)
 class Similar:
-    """Stage 2: the similar tasks, every task's weight, and per configuration its weighted regret and on
-    how many similar tasks it was within 5% of the best."""
+    """Stage 2: the request's descriptors, the similar tasks, every task's weight, and per configuration
+    its weighted regret and on how many similar tasks it was within 5% of the best."""
 
+    descriptors: Descriptors
     neighbours: list[Neighbour]
     weights: Matrix
     rows: list[int]  # evidence rows of the neighbours
@@ -100,7 +103,7 @@ def _similar(evidence: Evidence, descriptors: Descriptors) -> Similar:
     weights = task_weights(evidence, neighbours)
     rows = [n.row for n in neighbours]
     within = np.sum(evidence.regret_matrix[rows] <= WITHIN, axis=0)
-    return Similar(neighbours, weights, rows, weights @ evidence.regret_matrix, within)
+    return Similar(descriptors, neighbours, weights, rows, weights @ evidence.regret_matrix, within)
 
 
 def _limits(ruleset: RuleSet, features: Features, request: RecommendationRequest, budget: int) -> Limits:
@@ -125,11 +128,16 @@ def _support(regret: Matrix, rows: Sequence[int], column: int, reference: int) -
     return float(np.mean(regret[rows, column] < regret[rows, reference]))
 
 
-def _plan(ruleset: RuleSet, similar: Similar, limits: Limits, runs: int) -> tuple[list[PlanStep], str | None]:
-    """The greedy plan; its first run moved nearer the default when the departure lacks support."""
+def _plan(
+    ruleset: RuleSet, similar: Similar, limits: Limits, runs: int, bonus: Matrix | None
+) -> tuple[list[PlanStep], str | None]:
+    """The greedy plan (with other studies' `bonus`, if any); its first run moved nearer the default when
+    the departure lacks support."""
     evidence, regret = ruleset.evidence, ruleset.evidence.regret_matrix
     objective = objective_of(evidence)
-    plan = greedy_plan(regret, similar.weights, limits.baseline, limits.allowed, runs, objective=objective)
+    plan = greedy_plan(
+        regret, similar.weights, limits.baseline, limits.allowed, runs, objective=objective, bonus=bonus
+    )
     point = evidence.points[plan[0].column]
     if abs(point.lr_step) < _FAR_FROM_DEFAULT_STEPS:
         return plan, None
@@ -148,12 +156,19 @@ def _plan(ruleset: RuleSet, similar: Similar, limits: Limits, runs: int) -> tupl
         f"{ruleset.constants.departure_support:.0%}): the recommendation stays within 3x of a default"
     )
     moved = greedy_plan(
-        regret, similar.weights, limits.baseline, limits.allowed, runs, objective=objective, first=first
+        regret,
+        similar.weights,
+        limits.baseline,
+        limits.allowed,
+        runs,
+        objective=objective,
+        first=first,
+        bonus=bonus,
     )
     return moved, note
 
 
-def _describe_point(point: ConfigPoint) -> str:
+def describe_point(point: ConfigPoint) -> str:
     settings = point.settings()
     text = f"{point.method} at lr {float(settings['lr']):.3g}"
     text += (
@@ -173,7 +188,7 @@ def _evidence_item(evidence: Evidence, similar: Similar, winner: int, features: 
     families = sorted({n.task.family for n in similar.neighbours})
     text = (
         f"on the {len(rows)} tasks of the evidence base most like this one ({len(families)} "
-        f"famil{'y' if len(families) == 1 else 'ies'}; closest: {closest}), {_describe_point(point)} was "
+        f"famil{'y' if len(families) == 1 else 'ies'}; closest: {closest}), {describe_point(point)} was "
         f"within 5% of the best result on {int(similar.within[winner])} of {len(rows)}"
     )
     if default != winner:
@@ -216,7 +231,7 @@ def _alternative(context: Context, method: Method, winner: int) -> Alternative:
     column = _best_of_method(evidence, similar, method)
     point = evidence.points[column]
     parts = [
-        f"best on the similar tasks: {_describe_point(point)}, within 5% of the best on "
+        f"best on the similar tasks: {describe_point(point)}, within 5% of the best on "
         f"{int(similar.within[column])} of {len(rows)} "
         f"(the recommendation: {int(similar.within[winner])})"
     ]
@@ -263,7 +278,7 @@ def _tuning_runs(evidence: Evidence, plan: list[PlanStep], framework: Framework)
                 method=point.method,
                 kwargs=framework_kwargs(point.method, framework, point.settings()),
                 configuration=point.key,
-                reason=f"{what}: {_describe_point(point)}; on the similar tasks the best run so far falls "
+                reason=f"{what}: {describe_point(point)}; on the similar tasks the best run so far falls "
                 f"{step.regret:.1%} short of the best result on average, {step.shortfall:.1%} short of "
                 "tuning the candidates with this budget",
             )
@@ -271,18 +286,83 @@ def _tuning_runs(evidence: Evidence, plan: list[PlanStep], framework: Framework)
     return runs
 
 
-def recommend(
+@dataclass(frozen=True)
+class Situation:
+    """Stages 1 to 3 for one request: what an answer, and each later ask/tell step, start from."""
+
+    features: Features
+    similar: Similar
+    limits: Limits
+    budget: int  # tuning runs the user can afford, declared or assumed
+
+
+def situation(
     request: RecommendationRequest, ruleset: RuleSet, measured: MeasuredProfile | None = None
-) -> Recommendation:
-    """Recommend a method, its hyperparameters and configs for a declared and/or measured profile."""
-    constants, evidence = ruleset.constants, ruleset.evidence
-    features = build_features(request.profile, measured, constants.assumed_tuning_budget)
+) -> Situation:
+    """The features, similar tasks and limits of a request (deterministic: the same request, rule set and
+    measurements give the same situation, so a study's later steps see what its answer saw)."""
+    evidence = ruleset.evidence
+    features = build_features(request.profile, measured, ruleset.constants.assumed_tuning_budget)
     descriptors = describe(request.profile, features.measured if evidence.measured_descriptors else None)
     similar = _similar(evidence, descriptors)
-    explaining = [e for e in ruleset.explanations if evaluate(e.condition, features) is True]
     budget = int(features.values["tuning_budget"])
-    limits = _limits(ruleset, features, request, budget)
-    plan, moved = _plan(ruleset, similar, limits, min(budget, constants.max_plan_runs))
+    return Situation(features, similar, _limits(ruleset, features, request, budget), budget)
+
+
+def _cross_study(
+    evidence: Evidence, similar: Similar, studies: StudySnapshot
+) -> tuple[CrossStudy, Matrix | None]:
+    """Other studies within the distance of the farthest similar task, and their bonus per column."""
+    cutoff = max((neighbour.distance for neighbour in similar.neighbours), default=0.0)
+    found = studies.cross_study(similar.descriptors, evidence.spreads, cutoff)
+    if not found.moves:
+        return found, None
+    bonus = np.zeros(len(evidence.grid))
+    for key, value in found.moves.items():
+        if key in evidence.grid:
+            bonus[evidence.grid.index(key)] = value
+    return found, bonus
+
+
+def _studies_evidence(found: CrossStudy, method: Method) -> StudiesEvidence:
+    best = found.best_in(method)
+    text = (
+        f"on {len(found.similar)} similar studies from {found.clients} identified clients, the recommended "
+        f"method ({method}) was best in {best}"
+    )
+    text += (
+        f"; they moved nothing: {found.why_not}"
+        if found.why_not
+        else (
+            "; they moved the plan by a bonus of "
+            + ", ".join(f"{value:.3f} for {key}" for key, value in sorted(found.moves.items()))
+            + " (in units of regret)"
+        )
+    )
+    return StudiesEvidence(
+        similar_studies=len(found.similar),
+        clients=found.clients,
+        recommended_best=best,
+        moved=bool(found.moves),
+        moves=found.moves,
+        text=text,
+    )
+
+
+def recommend(
+    request: RecommendationRequest,
+    ruleset: RuleSet,
+    measured: MeasuredProfile | None = None,
+    studies: StudySnapshot | None = None,
+) -> Recommendation:
+    """Recommend a method, its hyperparameters and configs for a declared and/or measured profile;
+    `studies`, when given, are the other studies' outcomes the answer reports (and may be moved by)."""
+    constants, evidence = ruleset.constants, ruleset.evidence
+    stages = situation(request, ruleset, measured)
+    features, similar, limits, budget = stages.features, stages.similar, stages.limits, stages.budget
+    found, bonus = _cross_study(evidence, similar, studies) if studies is not None else (None, None)
+    explaining = [e for e in ruleset.explanations if evaluate(e.condition, features) is True]
+    plan, moved = _plan(ruleset, similar, limits, min(budget, constants.max_plan_runs), bonus)
     winner_column = plan[0].column
     winner = evidence.points[winner_column]
     settings = winner.settings()
@@ -290,6 +370,17 @@ def recommend(
     rationale = [_evidence_item(evidence, similar, winner_column, features)]
     if moved is not None:
         rationale.append(RationaleItem(rule="departure-needs-evidence", text=moved, evidence={}))
+    studies_block = None
+    if found is not None:
+        studies_block = _studies_evidence(found, winner.method)
+        if found.moves:
+            rationale.append(
+                RationaleItem(
+                    rule="cross-study-evidence",
+                    text=studies_block.text,
+                    evidence={"similar_studies": len(found.similar), "clients": found.clients},
+                )
+            )
     rationale += [
         _item(explanation, features) for explanation in explaining if explanation.argues_for == winner.method
     ]
@@ -330,7 +421,7 @@ def recommend(
         tuning_plan=_tuning_runs(evidence, plan, request.framework),
         measured=measured.overall if measured is not None else None,
         basis=EvidenceBasis(
-            descriptors=descriptors,
+            descriptors=similar.descriptors,
             similar_tasks=[
                 SimilarTask(name=n.task.name, family=n.task.family, distance=round(n.distance, 3))
                 for n in similar.neighbours
@@ -340,4 +431,6 @@ def recommend(
         ),
         assumptions=assumptions,
         rules_version=ruleset.version,
+        evidence=studies_block,
+        evidence_version=None if studies is None else studies.version,
     )

@@ -248,15 +248,20 @@ def greedy_plan(
     *,
     objective: Objective = Objective(),
     first: int | None = None,
+    start: Matrix | None = None,
+    bonus: Matrix | None = None,
 ) -> list[PlanStep]:
     """At most `budget` columns of `regret`: each the allowed one that most lowers the weighted loss
     (`objective`) of the best run so far, measured against `baseline` (per task, what tuning the
     candidates with the same budget gives). It stops early once no column helps any task. Between columns
     equally good under `weights`, the one with the lower mean regret over all tasks wins, then the earlier
     entry of `allowed`, so callers order it by preference (e.g. nearest to the defaults first). `first`,
-    when given, is taken first whatever its value."""
+    when given, is taken first whatever its value. `start`, when given, is each task's best regret among
+    runs already done: the plan continues from them, and its first column too must then help. `bonus`
+    (per column of `regret`) lowers a column's value when it is picked; it decides only between columns
+    that help, never makes one that helps nobody worth a run."""
     columns = np.asarray(allowed, dtype=np.int64)
-    best_so_far = np.ones(regret.shape[0])
+    best_so_far = np.ones(regret.shape[0]) if start is None else np.asarray(start, dtype=np.float64)
     tasks = len(weights)
 
     def value(plans: Matrix) -> Matrix:
@@ -280,8 +285,8 @@ def greedy_plan(
     for _ in range(min(budget - len(plan), len(columns))):
         plans = np.minimum(best_judged[:, None], judged[:, columns])
         values = value(plans)
-        pick = int(np.argmin(values))
-        if plan and values[pick] >= current - _TIE_BREAK * 1e-6 / tasks:
+        pick = int(np.argmin(values if bonus is None else values - bonus[columns]))
+        if (plan or start is not None) and values[pick] >= current - _TIE_BREAK * 1e-6 / tasks:
             break
         column = int(columns[pick])
         best_judged = plans[:, pick]

@@ -112,6 +112,23 @@ class EvidenceBasis(BaseModel):
     shrinkage: float = Field(description="Share of the weight spread over every task of the evidence base.")
 
 
+class StudiesEvidence(BaseModel):
+    """What other users' studies like this one reported, and whether it moved the advice."""
+
+    model_config = ConfigDict(frozen=True)
+
+    similar_studies: int = Field(
+        description="Studies with reported outcomes at least as alike as the similar tasks of the evidence."
+    )
+    clients: int = Field(description="Distinct API keys among them (0 when the service runs without keys).")
+    recommended_best: int = Field(description="Of them, how many had the recommended method as best run.")
+    moved: bool = Field(description="Whether they moved the advice (see the policy in the README).")
+    moves: dict[str, float] = Field(
+        description="Bonus per configuration, in units of regret, that the plan weighed (empty: none)."
+    )
+    text: str
+
+
 class Recommendation(BaseModel):
     """A recommended optimizer with ready-to-use configs and the reasons for it."""
 
@@ -134,3 +151,10 @@ class Recommendation(BaseModel):
     basis: EvidenceBasis
     assumptions: list[str]
     rules_version: str
+    evidence: StudiesEvidence | None = Field(
+        default=None, description="Cross-study evidence: other studies like this one and what won there."
+    )
+    evidence_version: str | None = Field(
+        default=None,
+        description="Name of the snapshot of other studies' outcomes this answer used (null: none was used).",
+    )

@@ -6,23 +6,28 @@ is bounded by the bytes it holds (keys and answers), least recently used first o
 """
 
 from collections import OrderedDict
+from collections.abc import Sized
+from typing import Generic, TypeVar
+
+Answer = TypeVar("Answer", bound=Sized)
 
 
-class AnswerCache:
-    """A least-recently-used map from request body to response body, at most `max_bytes` in all."""
+class AnswerCache(Generic[Answer]):
+    """A least-recently-used map from request body to its answer (whose `len` is the bytes it holds), at
+    most `max_bytes` in all. It keeps computed advice only: never a study or its id."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.held_bytes = 0
-        self._answers: OrderedDict[bytes, bytes] = OrderedDict()
+        self._answers: OrderedDict[bytes, Answer] = OrderedDict()
 
-    def get(self, body: bytes) -> bytes | None:
+    def get(self, body: bytes) -> Answer | None:
         answer = self._answers.get(body)
         if answer is not None:
             self._answers.move_to_end(body)
         return answer
 
-    def put(self, body: bytes, answer: bytes) -> None:
+    def put(self, body: bytes, answer: Answer) -> None:
         size = len(body) + len(answer)
         if size > self.max_bytes or body in self._answers:
             return
@@ -31,6 +36,11 @@ class AnswerCache:
         while self.held_bytes > self.max_bytes:
             evicted_body, evicted_answer = self._answers.popitem(last=False)
             self.held_bytes -= len(evicted_body) + len(evicted_answer)
+
+    def clear(self) -> None:
+        """Forget every answer (the cross-study evidence they quote has changed)."""
+        self._answers.clear()
+        self.held_bytes = 0
 
     def __len__(self) -> int:
         return len(self._answers)

@@ -140,6 +140,8 @@ def _print_recommendation(answer: dict[str, Any], meanings: dict[str, str]) -> N
     console.print(
         Text.assemble(("Recommended: ", "bold"), f"{answer.get('method')} ({answer.get('framework')})")
     )
+    if answer.get("id"):
+        console.print(Text.assemble(("Study: ", "bold"), str(answer["id"])))
     parameters = Table("hyperparameter", "value", title="Hyperparameters")
     for name, value in (answer.get("hyperparameters") or {}).items():
         parameters.add_row(name, _cell(value))
@@ -299,6 +301,164 @@ def _print_optimizer(entry: dict[str, Any]) -> None:
     console.print(Text.assemble(("Failure mode: ", "bold"), str(entry.get("failure_mode"))))
     for pitfall in entry.get("pitfalls") or []:
         console.print(f"pitfall: {pitfall}")
+
+
+studies = typer.Typer(help="Your studies: every recommendation, its outcomes and what to run next.")
+cli.add_typer(studies, name="studies")
+
+
+def _print_next(step: dict[str, Any]) -> None:
+    run = step.get("run")
+    if step.get("done") or not run:
+        console.print(
+            Text.assemble(("Done: ", "bold"), f"{step.get('runs_reported')} of {step.get('budget')} runs")
+        )
+    else:
+        console.print(Text.assemble(("Next: ", "bold"), f"{run.get('method')} {_cell(run.get('kwargs'))}"))
+        console.print(f"configuration {run.get('configuration')}: {run.get('reason')}")
+    for line in step.get("rationale") or []:
+        console.print(f"- {line}")
+
+
+@studies.command("list")
+def studies_list(
+    limit: Annotated[int, typer.Option(help="Studies per page.")] = 20,
+    cursor: Annotated[str | None, typer.Option(help="`next_cursor` of the previous page.")] = None,
+    url: UrlOption = DEFAULT_URL,
+    as_json: JsonFlag = False,
+) -> None:
+    """List your studies, newest first."""
+    with _call(OptadvisorClient, url) as client:
+        page = _call(client.studies, limit=limit, cursor=cursor)
+    if as_json:
+        _print_json(page)
+        return
+    table = Table("id", "created", "method", "framework", "outcomes", title="Studies")
+    for item in page.get("items") or []:
+        table.add_row(
+            *(_cell(item.get(name)) for name in ("id", "created_at", "method", "framework", "outcomes"))
+        )
+    console.print(table)
+    if page.get("next_cursor"):
+        console.print(f"more: --cursor {page['next_cursor']}", style="dim")
+
+
+@studies.command("show")
+def studies_show(
+    study_id: Annotated[str, typer.Argument(help="The study's id.")],
+    url: UrlOption = DEFAULT_URL,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show a study: its answer and every outcome reported."""
+    with _call(OptadvisorClient, url) as client:
+        document = _call(client.study, study_id)
+    if as_json:
+        _print_json(document)
+        return
+    _print_recommendation(document.get("answer") or {}, {})
+    table = Table("#", "method", "configuration", "metric", "value", title="Outcomes")
+    for number, outcome in enumerate(document.get("outcomes") or [], start=1):
+        value = "diverged" if outcome.get("diverged") else _cell(outcome.get("metric"))
+        table.add_row(
+            str(number),
+            _cell(outcome.get("method")),
+            _cell(outcome.get("configuration")),
+            _cell(outcome.get("metric_name")),
+            value,
+        )
+    console.print(table)
+
+
+@studies.command("next")
+def studies_next(
+    study_id: Annotated[str, typer.Argument(help="The study's id.")],
+    url: UrlOption = DEFAULT_URL,
+    as_json: JsonFlag = False,
+) -> None:
+    """What to run next, given the outcomes reported so far."""
+    with _call(OptadvisorClient, url) as client:
+        step = _call(client.next, study_id)
+    if as_json:
+        _print_json(step)
+        return
+    _print_next(step)
+
+
+@studies.command("report")
+def studies_report(
+    study_id: Annotated[str, typer.Argument(help="The study's id.")],
+    output: Annotated[
+        Path | None, typer.Option(help="Where to write the page (default study-ID.html).")
+    ] = None,
+    url: UrlOption = DEFAULT_URL,
+) -> None:
+    """Save the study's HTML report page (it opens offline)."""
+    with _call(OptadvisorClient, url) as client:
+        page = _call(client.report, study_id)
+    target = output or Path(f"study-{study_id[:32]}.html")
+    try:
+        target.write_text(page, encoding="utf-8")
+    except OSError as error:
+        _fail(f"cannot write {target}: {error.strerror}")
+    print(target)
+
+
+@cli.command()
+def outcome(
+    study_id: Annotated[str, typer.Argument(help="The study's id.")],
+    *,
+    metric: Annotated[float | None, typer.Option(help="The run's final metric.")] = None,
+    plan_index: Annotated[
+        int | None, typer.Option(help="Which run of the tuning plan (0: the first).")
+    ] = None,
+    method: Annotated[str | None, typer.Option(help="Or the method the run used (with --kwargs).")] = None,
+    kwargs: Annotated[
+        str | None, typer.Option(help="Its hyperparameters as JSON, e.g. '{\"lr\": 0.01}'.")
+    ] = None,
+    metric_name: Annotated[str | None, typer.Option(help="What the metric is, e.g. val_loss.")] = None,
+    higher_is_better: Annotated[bool, typer.Option(help="The metric is better when higher.")] = False,
+    steps: Annotated[int | None, typer.Option(help="Training steps the run took.")] = None,
+    diverged: Annotated[bool, typer.Option(help="The run diverged.")] = False,
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="Key that makes a retried report count once.")
+    ] = None,
+    url: UrlOption = DEFAULT_URL,
+    as_json: JsonFlag = False,
+) -> None:
+    """Report a finished run of a study, then show what to run next."""
+    parsed = None
+    if kwargs is not None:
+        try:
+            parsed = json.loads(kwargs, parse_float=_strict_number, parse_constant=_strict_number)
+        except ValueError as error:
+            _fail(f"--kwargs is not valid JSON: {error}")
+    if plan_index is None and method is None:
+        _fail("name the run: --plan-index N (a run of the tuning plan) or --method NAME [--kwargs JSON]")
+    with _call(OptadvisorClient, url) as client:
+        stored = _call(
+            client.report_outcome,
+            study_id,
+            metric=metric,
+            plan_index=plan_index,
+            method=method,
+            kwargs=parsed,
+            metric_name=metric_name,
+            lower_is_better=not higher_is_better,
+            steps=steps,
+            diverged=diverged,
+            idempotency_key=idempotency_key,
+        )
+        step = _call(client.next, study_id)
+    if as_json:
+        _print_json({"outcome": stored, "next": step})
+        return
+    console.print(
+        Text.assemble(
+            ("Stored outcome ", "bold"),
+            f"{stored.get('id')} ({stored.get('configuration') or 'off the grid'})",
+        )
+    )
+    _print_next(step)
 
 
 def main() -> None:

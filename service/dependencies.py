@@ -11,6 +11,7 @@ from optadvisor.service.compute import ComputePool
 from optadvisor.service.jobs import JobLimits
 from optadvisor.service.metrics import Metrics
 from optadvisor.service.settings import Settings
+from optadvisor.service.studies import Advice, Studies
 
 
 @dataclass(frozen=True)
@@ -21,8 +22,9 @@ class Services:
     job_limits: JobLimits
     ruleset: RuleSet
     pool: ComputePool
-    declared_answers: AnswerCache
+    declared_answers: AnswerCache[Advice]
     metrics: Metrics
+    studies: Studies
 
 
 # Async: a plain `def` dependency would be run in the thread pool on every request.
@@ -32,3 +34,9 @@ async def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def owner(request: Request) -> str:
+    """Whose studies this request may see: the API key's owner, or "" when the service has no keys
+    (`service.auth` sets it)."""
+    return str(request.scope.get("state", {}).get("owner", ""))

@@ -4,12 +4,15 @@ import logging
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 
 from optadvisor.profiler.errors import GradientError, GradientLimitExceeded, UnsupportedGradientFormat
 from optadvisor.service.problems import FieldError, ProblemError, problem_response, reported_name
+from optadvisor.service.storage.writer import StorageError
 
 logger = logging.getLogger("optadvisor.errors")
 
@@ -34,6 +37,20 @@ async def handle_problem(request: Request, error: Exception) -> Response:
     return _problem(request, error)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _methods_at(request: Request) -> set[str]:
+    """Every method some route of the app answers at this request's path, asked of the routes themselves
+    (so included routers and their prefixes count as the router counts them)."""
+    return {
+        method
+        for method in _METHODS
+        for route in request.app.router.routes
+        if route.matches({**request.scope, "method": method})[0] == Match.FULL
+    }
+
+
 async def handle_http_exception(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     detail = error.detail if isinstance(error.detail, str) else "The request could not be processed."
@@ -41,7 +58,9 @@ async def handle_http_exception(request: Request, error: Exception) -> Response:
     if error.status_code == 404 and detail == "Not Found":
         detail = "No resource at this path."
     elif error.status_code == 405:
-        allowed = (error.headers or {}).get("Allow", "")
+        # Starlette names the methods of the first route at this path only; several routes may share it.
+        allowed = ", ".join(sorted(_methods_at(request)))
+        error.headers = {**(error.headers or {}), "Allow": allowed}
         detail = "This method is not allowed on this path" + (f"; allowed: {allowed}." if allowed else ".")
     return _problem(request, ProblemError(error.status_code, detail, headers=error.headers))
 
@@ -81,10 +100,19 @@ async def handle_unexpected(request: Request, error: Exception) -> Response:
     return _problem(request, ProblemError(500, detail))
 
 
+async def handle_storage_error(request: Request, error: Exception) -> Response:
+    # The database refused or failed: nothing of this request was stored; the client may retry.
+    logger.error("study store failed serving %s %s", request.method, request.url.path, exc_info=error)
+    detail = "The study store is unavailable; nothing was stored. Retry later."
+    return _problem(request, ProblemError(503, detail, headers={"Retry-After": "2"}))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the problem+json handlers on `app`."""
     app.add_exception_handler(ProblemError, handle_problem)
     app.add_exception_handler(HTTPException, handle_http_exception)
     app.add_exception_handler(RequestValidationError, handle_request_validation)
     app.add_exception_handler(GradientError, handle_gradient_error)
+    app.add_exception_handler(StorageError, handle_storage_error)
+    app.add_exception_handler(SQLAlchemyError, handle_storage_error)
     app.add_exception_handler(Exception, handle_unexpected)

@@ -1,8 +1,10 @@
 """The CPU-heavy part of each POST endpoint, run in a compute worker: parse, validate, call the domain.
 
-Each job returns the response body already serialised, so that work also stays off the event loop.
+Each job returns its answer already serialised, so that work also stays off the event loop (a recommendation
+with what its study keeps beside it: `service.studies.Advice`).
 """
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,9 +12,12 @@ from starlette.datastructures import UploadFile
 
 from optadvisor import profiler, rules
 from optadvisor.profiler import GradientSample, Limits
+from optadvisor.rules.studies import StudySnapshot
 from optadvisor.service.bodies import JsonBody, MultipartBody, parse_json, validate
 from optadvisor.service.problems import ProblemError
+from optadvisor.service.report import charts_of
 from optadvisor.service.schemas import ProfileForm, ProfileRequest, RecommendationBody, ReplayRequest
+from optadvisor.service.studies import Advice
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,39 @@ def profile_job(body: JsonBody | MultipartBody, limits: JobLimits) -> bytes:
     return report.model_dump_json().encode()
 
 
-def recommendation_job(body: JsonBody | MultipartBody, ruleset: rules.RuleSet, limits: JobLimits) -> bytes:
+def _advice(
+    request: RecommendationBody,
+    ruleset: rules.RuleSet,
+    studies: StudySnapshot,
+    measured: profiler.ProfileReport | None,
+    raw: str | None = None,
+) -> Advice:
+    """The rules' answer and what its study keeps: the request as validated (`raw`: its JSON as sent, when
+    that JSON holds nothing but the request), its descriptors, and the measurements."""
+    answer = rules.recommend(request, ruleset, measured, studies)
+    kept = None
+    if measured is not None:
+        kept = json.dumps(
+            {
+                "overall": measured.overall.model_dump(mode="json"),
+                "training_steps": measured.training_steps,
+                "assumptions": list(measured.assumptions),
+                "charts": charts_of(measured),
+            },
+            separators=(",", ":"),
+        )
+    return Advice(
+        content=answer.model_dump_json().encode(),
+        method=answer.method,
+        descriptors=json.dumps(answer.basis.descriptors, separators=(",", ":")),
+        request=raw if raw is not None else request.model_dump_json(exclude={"gradients"}),
+        measured=kept,
+    )
+
+
+def recommendation_job(
+    body: JsonBody | MultipartBody, ruleset: rules.RuleSet, studies: StudySnapshot, limits: JobLimits
+) -> Advice:
     """POST /v1/recommendations: measure the samples, if any, then apply the rules."""
     samples: dict[str, GradientSample] | None = None
     if isinstance(body, JsonBody):
@@ -89,13 +126,16 @@ def recommendation_job(body: JsonBody | MultipartBody, ruleset: rules.RuleSet, l
             replays=False,
         )
     # RecommendationBody extends rules.RecommendationRequest, so the engine takes it as it is.
-    return rules.recommend(request, ruleset, measured).model_dump_json().encode()
+    return _advice(request, ruleset, studies, measured)
 
 
-def declared_recommendation(document: Any, ruleset: rules.RuleSet) -> bytes:
-    """A recommendation from a parsed JSON body that holds no gradients: the rules alone (sub-millisecond)."""
+def declared_recommendation(
+    document: Any, raw: bytes, ruleset: rules.RuleSet, studies: StudySnapshot
+) -> Advice:
+    """A recommendation from a parsed JSON body (`raw`) that holds no gradients: the rules alone
+    (sub-millisecond)."""
     request = validate(RecommendationBody, document)
-    return rules.recommend(request, ruleset, None).model_dump_json().encode()
+    return _advice(request, ruleset, studies, None, raw.decode())
 
 
 def replay_job(body: JsonBody, limits: JobLimits) -> bytes:

@@ -2,13 +2,13 @@
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from optadvisor.profiler import ReplayRun
 from optadvisor.profiler.replay import MAX_TRACED_COORDINATES
 from optadvisor.profiler.schema import GradientSampleJSON
 from optadvisor.rules import RecommendationRequest
-from optadvisor.rules.request import DeclaredProfile
+from optadvisor.rules.request import DeclaredProfile, Method
 
 # One bound on training_steps for every endpoint: the one the rules' declared profile sets (10^15). Beyond
 # it a profile's projections would overflow a float.
@@ -98,3 +98,79 @@ class ReplayRequest(BaseModel):
         description="Per group sent in `gradients`, 1 to 8 coordinate (column) indices below the "
         "group's D, whose internal optimizer state is traced step by step.",
     )
+
+
+KwargValue = (
+    Annotated[float, Field(allow_inf_nan=False)] | bool | list[Annotated[float, Field(allow_inf_nan=False)]]
+)
+Kwargs = Annotated[dict[Annotated[str, Field(max_length=64)], KwargValue], Field(max_length=32)]
+
+
+class TrackerLink(BaseModel):
+    """Where the run is recorded in an experiment tracker."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["mlflow", "wandb", "other"] = Field(description="Which tracker.")
+    run: str = Field(min_length=1, max_length=512, description="The tracker's run id or URI.")
+
+
+class GroupConfig(BaseModel):
+    """The optimizer one parameter group was trained with."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Method
+    kwargs: Kwargs = Field(default_factory=dict, description="In the study's framework's names.")
+
+
+class OutcomeBody(BaseModel):
+    """Body of POST /v1/recommendations/{id}/outcomes: one finished (or diverged) run of the study."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plan_index: int | None = Field(
+        None,
+        ge=0,
+        le=63,
+        description="Which run of the study's tuning plan this was (0: the recommendation).",
+    )
+    method: Method | None = Field(None, description="Or the method the run used (with `kwargs`).")
+    kwargs: Kwargs | None = Field(
+        None, description="Its hyperparameters in the study's framework's names; omitted ones at defaults."
+    )
+    groups: (
+        Annotated[dict[Annotated[str, Field(max_length=256)], GroupConfig], Field(max_length=64)] | None
+    ) = Field(
+        None, description="Or, for per-group optimizers, the method and kwargs of each parameter group."
+    )
+    metric: float | None = Field(
+        None, allow_inf_nan=False, description="The run's final metric (may be omitted only if it diverged)."
+    )
+    metric_name: str = Field("metric", min_length=1, max_length=64, description="What the metric is.")
+    lower_is_better: bool = Field(True, description="False for metrics such as accuracy.")
+    steps: int | None = Field(None, ge=0, le=10**15, description="Training steps the run took.")
+    diverged: bool = Field(False, description="The run diverged (it counts as the worst run).")
+    tracker: TrackerLink | None = Field(None, description="Where the run is recorded, e.g. MLflow.")
+
+    @model_validator(mode="after")
+    def _one_configuration_and_a_metric(self) -> "OutcomeBody":
+        named = [
+            name
+            for name, given in (
+                ("plan_index", self.plan_index is not None),
+                ("method", self.method is not None),
+                ("groups", self.groups is not None),
+            )
+            if given
+        ]
+        if len(named) != 1:
+            raise ValueError(
+                "name the run's configuration in exactly one way: plan_index, method (with kwargs) or groups"
+                + (f"; got {', '.join(named)}" if named else "")
+            )
+        if self.kwargs is not None and self.method is None:
+            raise ValueError("kwargs go with method")
+        if self.metric is None and not self.diverged:
+            raise ValueError("metric is required unless the run diverged")
+        return self

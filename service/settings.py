@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIB = 1024 * 1024
@@ -128,6 +128,56 @@ class Settings(BaseSettings):
         description="glibc only: freed heap memory kept for reuse instead of returned to the OS, so large "
         "uploads do not page-fault on every chunk (RSS may stay this much above its low point); 0 leaves "
         "the allocator's defaults.",
+    )
+
+    database_url: str = Field(
+        default="sqlite:///optadvisor.db",
+        description="Where studies are stored: `sqlite:///<file>` (WAL mode; a relative path is in the "
+        "working directory) or `postgresql+psycopg://user:password@host/db` for replicas sharing one store. "
+        "The schema is migrated at start-up.",
+    )
+    retention_days: float = Field(
+        default=365.0,
+        ge=0,
+        description="Studies older than this many days are deleted with their outcomes (checked hourly); 0 "
+        "keeps them forever.",
+    )
+    report_secret: SecretStr | None = Field(
+        default=None,
+        description="Key that signs report links when API keys are configured; by default derived from "
+        "the API keys, so replicas with the same keys accept each other's links.",
+    )
+    report_link_seconds: int = Field(
+        default=86_400,
+        ge=60,
+        description="How long a signed report link stays valid, in seconds.",
+    )
+    evidence_min_studies: int = Field(
+        default=20,
+        ge=1,
+        description="Similar studies (from identified clients) needed before other studies may move advice.",
+    )
+    evidence_min_keys: int = Field(
+        default=5,
+        ge=1,
+        description="Distinct API keys among those studies needed before they may move advice.",
+    )
+    evidence_key_weight_cap: float = Field(
+        default=0.2,
+        gt=0,
+        le=1,
+        description="Largest share of the cross-study weight any one API key can carry.",
+    )
+    evidence_max_move: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Largest bonus, in units of regret, other studies can add to configurations in all.",
+    )
+    evidence_refresh_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds between two snapshots of the cross-study evidence (answers name the one used).",
     )
 
     @field_validator("api_keys", mode="before")

@@ -27,6 +27,9 @@ _LABELS = {
     "previous:arrays": "previous rule set, arrays only",
     "previous:declared": "previous rule set, declared profile only",
     "portfolio": "best fixed portfolio (greedy on the training families)",
+    "sequential:capture": "ask/tell, sent what the capture helper sends",
+    "sequential:arrays": "ask/tell, sent the gradient arrays only",
+    "sequential:declared": "ask/tell, sent the declared profile only",
 }
 
 
@@ -51,7 +54,7 @@ def _rows(results: Mapping[str, Any], candidates: str) -> dict[str, dict[int, Ma
 
 
 def _order(strategy: str) -> tuple[int, str]:
-    rank = ("advice:", "portfolio", "previous:", "default:")
+    rank = ("advice:", "sequential:", "portfolio", "previous:", "default:")
     return next(index for index, prefix in enumerate(rank) if strategy.startswith(prefix)), strategy
 
 
@@ -163,6 +166,22 @@ def in_sample(results: Mapping[str, Any]) -> str:
     return f"**In-sample** (fitted on every task, scored on the same tasks; this measures fit): {cells}."
 
 
+def sequential_table(results: Mapping[str, Any]) -> str:
+    """Ask/tell against the static plan, cell by cell, per mode, candidate set and budget."""
+    lines = [
+        "| sent | candidates | budget | cells | mean gap, static plan | mean gap, ask/tell "
+        "| ask/tell as good or better | strictly better |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in results.get("sequential", []):
+        lines.append(
+            f"| {row['mode']} | {row['candidates']} | {row['budget']} | {row['cells']} "
+            f"| {row['mean_gap_static']:.1%} | {row['mean_gap_sequential']:.1%} "
+            f"| {row['not_worse_share']:.0%} | {row['better_share']:.0%} |"
+        )
+    return "\n".join(lines)
+
+
 BLOCKS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "four": lambda results: overall_table(results, "four"),
     "six": lambda results: overall_table(results, "six"),
@@ -171,6 +190,7 @@ BLOCKS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "corpus": corpus_table,
     "provenance": provenance,
     "insample": in_sample,
+    "sequential": sequential_table,
 }
 
 

@@ -10,7 +10,11 @@ the expected best of that many draws from its grid beyond (``scoring.tuned``). S
   alone (arrays), or only the declared profile (declared);
 - ``portfolio``: the best fixed list of configurations, fitted greedily on the training families;
 - ``default:<method>``: that method's torch defaults, every time;
-- ``previous:<mode>``: the previous rule set's plan (``data/previous_advice.json``, trained beside the grid).
+- ``previous:<mode>``: the previous rule set's plan (``data/previous_advice.json``, trained beside the grid);
+- ``sequential:<mode>``: ask/tell (``rules.ask_tell``, as ``GET /v1/recommendations/{id}/next`` answers):
+  after each run, that configuration's metric on the cell's task and seed (every grid configuration was
+  trained, so it is read from the dataset) is reported and the next run asked for, until the budget is
+  spent or it stops. Compared cell by cell with ``advice:<mode>`` (the static plan) in ``sequential``.
 """
 
 from __future__ import annotations
@@ -30,14 +34,18 @@ from benchmarks.evidence.fit import (
     SIX,
     Measurements,
     advise,
+    declared,
     fit,
     packaged_rules,
     provenance,
     sources,
 )
 from benchmarks.evidence.generate import PREVIOUS_ADVICE_PATH
+from optadvisor.rules.ask_tell import Reported, next_run
+from optadvisor.rules.engine import recommend
 from optadvisor.rules.evidence import Evidence, baseline_regret, greedy_plan, objective_of, preference_order
 from optadvisor.rules.grid import default_point
+from optadvisor.rules.request import RecommendationRequest
 from optadvisor.rules.ruleset import RuleSet, parse_ruleset
 
 BUDGETS = (1, 4, 16)
@@ -83,28 +91,102 @@ def portfolio_keys(evidence: Evidence, candidates: Sequence[str], budget: int) -
     return [evidence.grid[step.column] for step in plan]
 
 
+def sequential_keys(
+    ruleset: RuleSet,
+    measurements: Measurements,
+    task: TaskOutcomes,
+    seed_index: int,
+    *,
+    mode: str,
+    budget: int,
+    candidates: Sequence[str],
+) -> list[str]:
+    """The configurations ask/tell runs in one cell: each next run asked for after reporting the metric
+    every earlier one reached on this task and seed (a diverged run reported as diverged)."""
+    seed = measurements.dataset.seeds[seed_index]
+    request = RecommendationRequest(
+        profile=declared(task, budget),
+        framework="torch",
+        candidates=list(candidates),  # type: ignore[arg-type]
+    )
+    measured = measurements.report(task.name, seed, mode)
+    plan = [run.configuration for run in recommend(request, ruleset, measured).tuning_plan]
+    runs: list[Reported] = []
+    while len(runs) < budget:
+        step = next_run(request, ruleset, runs, plan=plan, measured=measured)
+        if step.run is None:
+            break
+        value = task.outcomes[step.run.configuration][seed_index]
+        runs.append(
+            Reported(
+                label=f"run {len(runs) + 1}",
+                method=step.run.method,
+                configuration=step.run.configuration,
+                metric=value,
+                diverged=value is None,
+                lower_is_better=True,
+                metric_name=task.metric,
+            )
+        )
+    return [run.configuration for run in runs if run.configuration is not None]
+
+
+@dataclass
+class Comparison:
+    """Sequential against the static plan, cell by cell: gaps to the cell's best baseline (capped at 1)."""
+
+    static_gaps: list[float] = field(default_factory=list)
+    sequential_gaps: list[float] = field(default_factory=list)
+    not_worse: int = 0
+    better: int = 0
+
+    def add(self, static: scoring.Standing, sequential: scoring.Standing) -> None:
+        self.static_gaps.append(min(static.gap, 1.0))
+        self.sequential_gaps.append(min(sequential.gap, 1.0))
+        self.not_worse += sequential.value <= static.value
+        self.better += sequential.value < static.value
+
+    def summary(self) -> dict[str, float | int]:
+        cells = len(self.static_gaps)
+        return {
+            "cells": cells,
+            "mean_gap_static": round(scoring.mean(self.static_gaps), 4),
+            "mean_gap_sequential": round(scoring.mean(self.sequential_gaps), 4),
+            "not_worse_share": round(self.not_worse / cells, 4) if cells else float("nan"),
+            "better_share": round(self.better / cells, 4) if cells else float("nan"),
+        }
+
+
 def previous_plans(path: Path = PREVIOUS_ADVICE_PATH) -> Mapping[str, Mapping[str, list[str]]]:
     return json.loads(path.read_text())["plans"] if path.exists() else {}
 
 
 def strategies(
     task: TaskOutcomes,
-    seed: int,
+    seed_index: int,
     budget: int,
     label: str,
     *,
     ruleset: RuleSet,
     measurements: Measurements,
     previous: Mapping[str, Mapping[str, list[str]]],
+    sequential: bool = True,
 ) -> dict[str, list[str]]:
-    """Every strategy's configuration keys in one cell."""
+    """Every strategy's configuration keys in one cell (with ``sequential``, the ask/tell ones too where
+    there is more than one run to choose)."""
     candidates = CANDIDATE_SETS[label]
+    seed = measurements.dataset.seeds[seed_index]
     chosen: dict[str, list[str]] = {
         f"advice:{mode}": advise(
             ruleset, measurements, task, seed, mode=mode, budget=budget, candidates=candidates
         )
         for mode in MODES
     }
+    if sequential and budget > 1:
+        for mode in MODES:
+            chosen[f"sequential:{mode}"] = sequential_keys(
+                ruleset, measurements, task, seed_index, mode=mode, budget=budget, candidates=candidates
+            )
     chosen["portfolio"] = portfolio_keys(ruleset.evidence, candidates, budget)
     for method in candidates:
         chosen[f"default:{method}"] = [default_point(method).key]  # type: ignore[arg-type]
@@ -116,6 +198,7 @@ def strategies(
 
 
 Tallies = dict[tuple[str, ...], Tally]
+Comparisons = dict[tuple[str, int, str], Comparison]
 
 
 def _score(
@@ -128,27 +211,37 @@ def _score(
     previous: Mapping[str, Mapping[str, list[str]]],
     tallies: Tallies,
     family: str,
+    compared: Comparisons | None = None,
 ) -> None:
-    """Score every strategy in every cell of ``tasks`` into ``tallies`` (overall and per family)."""
+    """Score every strategy in every cell of ``tasks`` into ``tallies`` (overall and per family) and,
+    given ``compared``, each ask/tell sequence against the static plan of the same mode."""
     for task in tasks:
-        for seed_index, seed in enumerate(seeds):
+        for seed_index in range(len(seeds)):
             for budget in budgets:
                 for label, candidates in CANDIDATE_SETS.items():
                     baselines = {m: scoring.tuned(task, m, budget, seed_index) for m in candidates}
                     cell = strategies(
                         task,
-                        seed,
+                        seed_index,
                         budget,
                         label,
                         ruleset=ruleset,
                         measurements=measurements,
                         previous=previous,
+                        sequential=compared is not None,
                     )
+                    standings: dict[str, scoring.Standing] = {}
                     for strategy, keys in cell.items():
                         value = scoring.plan_value(task, keys, seed_index)
-                        standing = scoring.standing(task, seed_index, value, baselines)
+                        standing = standings[strategy] = scoring.standing(task, seed_index, value, baselines)
                         tallies.setdefault((strategy, str(budget), label), Tally()).add(standing)
                         tallies.setdefault((family, strategy, str(budget), label), Tally()).add(standing)
+                    if compared is not None:
+                        for mode in MODES:
+                            if f"sequential:{mode}" in standings:
+                                compared.setdefault((mode, budget, label), Comparison()).add(
+                                    standings[f"advice:{mode}"], standings[f"sequential:{mode}"]
+                                )
 
 
 def _rows(tallies: Tallies, per_family: bool) -> list[dict[str, Any]]:
@@ -178,6 +271,7 @@ def validate(
     previous = previous_plans()
     everything = list(dataset.tasks.values())
     tallies: Tallies = {}
+    compared: Comparisons = {}
     folds: dict[str, Any] = {}
     for family in sorted(families or {task.family for task in everything}):
         training = [task for task in everything if task.family != family]
@@ -202,12 +296,17 @@ def validate(
             previous=previous,
             tallies=tallies,
             family=family,
+            compared=compared,
         )
     result: dict[str, Any] = {
         "families": sorted(folds),
         "folds": folds,
         "overall": _rows(tallies, per_family=False),
         "by_family": _rows(tallies, per_family=True),
+        "sequential": [
+            {"mode": mode, "budget": budget, "candidates": label, **comparison.summary()}
+            for (mode, budget, label), comparison in sorted(compared.items())
+        ],
     }
     if in_sample:
         evidence, _ = fit(everything, measurements, provenance(hashes), rules)

@@ -4,7 +4,7 @@ from fastapi import Request, Response
 
 from optadvisor.rules import Recommendation
 from optadvisor.service.bodies import JsonBody, parse_json, read_body
-from optadvisor.service.dependencies import Services, ServicesDep
+from optadvisor.service.dependencies import Services, ServicesDep, owner
 from optadvisor.service.examples import (
     RECOMMENDATION_EXAMPLE,
     RECOMMENDATION_FORM_ENCODING,
@@ -14,6 +14,7 @@ from optadvisor.service.jobs import declared_recommendation, recommendation_job
 from optadvisor.service.openapi import json_request_body, problem_responses
 from optadvisor.service.routes import api_router
 from optadvisor.service.schemas import RecommendationBody
+from optadvisor.service.studies import Advice
 
 router = api_router("recommendations")
 
@@ -31,7 +32,11 @@ INLINE_BODY_BYTES = 64 * 1024
     "Gradient files go in a multipart form: the JSON in field `request`, the file in field `gradients`.",
     response_model=None,
     responses={
-        200: {"model": Recommendation, "description": "The recommendation."},
+        200: {
+            "model": Recommendation,
+            "description": "The recommendation, stored as a study: `id` and `links` (self, outcomes, next, "
+            "report) come first.",
+        },
         **problem_responses(400, 401, 408, 413, 415, 422, 503),
     },
     openapi_extra=json_request_body(
@@ -45,18 +50,23 @@ async def create_recommendation(request: Request, services: ServicesDep) -> Resp
     # Every body is received before it asks for a compute place, so a slow sender delays only itself.
     try:
         body = await read_body(request, services.settings, multipart=True)
+        advice = None
         if isinstance(body, JsonBody) and len(body.raw) <= INLINE_BODY_BYTES:
-            declared = _declared_answer(body, services)
-            if declared is not None:
-                return Response(declared, media_type="application/json")
-        content = await services.pool.run(recommendation_job, body, services.ruleset, services.job_limits)
+            advice = _declared_answer(body, services)
+        if advice is None:
+            snapshot = services.studies.snapshot
+            advice = await services.pool.run(
+                recommendation_job, body, services.ruleset, snapshot, services.job_limits
+            )
     finally:
         await request.close()
+    # Every POST is its own study, committed before the answer leaves (the cache holds advice only).
+    content = await services.studies.create(owner(request), advice)
     return Response(content, media_type="application/json")
 
 
-def _declared_answer(body: JsonBody, services: Services) -> bytes | None:
-    """The answer to a body without gradients, or None when it has some (they are measured in the pool).
+def _declared_answer(body: JsonBody, services: Services) -> Advice | None:
+    """The advice for a body without gradients, or None when it has some (they are measured in the pool).
 
     Decided on the parsed document, never on the bytes: `"gradient\\u0073"` is the key `gradients`.
     """
@@ -67,6 +77,6 @@ def _declared_answer(body: JsonBody, services: Services) -> bytes | None:
     document = parse_json(body.raw, services.job_limits.max_json_depth)
     if isinstance(document, dict) and document.get("gradients") is not None:
         return None
-    content = declared_recommendation(document, services.ruleset)
-    services.declared_answers.put(body.raw, content)
-    return content
+    advice = declared_recommendation(document, body.raw, services.ruleset, services.studies.snapshot)
+    services.declared_answers.put(body.raw, advice)
+    return advice

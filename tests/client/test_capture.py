@@ -159,8 +159,11 @@ def test_training_loop_ends_in_a_recommendation(client_server: LiveServer) -> No
     _train(model, capture, steps=25)
     with OptadvisorClient(client_server.url, api_key="client-key") as client:
         answer = capture.recommend(client, profile={"training_steps": 5000, "model_family": "mlp"})
+        # The answer is a stored study: its id takes outcomes, and the study keeps what was measured.
+        assert client.study(answer["id"])["measured"]["overall"]["steps"] == 20
     assert answer["measured"]["steps"] == 20
     assert answer["configs"]["torch"]["code"]
+    assert answer["links"]["outcomes"] == f"/v1/recommendations/{answer['id']}/outcomes"
 
 
 def test_a_step_with_nan_gradients_is_left_out_and_the_recommendation_still_comes(

@@ -207,3 +207,42 @@ def test_profile_names_each_figure_in_words(
     for name in ("gsnr_median", "mean_to_spread_ratio", "sparsity"):
         line = next(line for line in shown.stdout.splitlines() if f" {name} " in line)
         assert schema[name]["description"].split(". ")[0].rstrip(".")[:60] in line
+
+
+def test_studies_and_outcome_commands(server: LiveServer, tmp_path: Path) -> None:
+    answer = httpx.post(
+        f"{server.url}/v1/recommendations", json={"profile": {"model_family": "mlp", "tuning_budget": 2}}
+    ).json()
+    study = answer["id"]
+    listed = run_cli("studies", "list", "--limit", "200", "--json", url=server.url)
+    assert study in [item["id"] for item in json.loads(listed.stdout)["items"]]
+    reported = run_cli(
+        "outcome", study, "--plan-index", "0", "--metric", "0.91", "--higher-is-better", url=server.url
+    )
+    assert reported.returncode == 0, reported.stderr
+    assert "Stored outcome" in reported.stdout and "Next:" in reported.stdout
+    by_kwargs = run_cli(
+        "outcome",
+        study,
+        "--method",
+        "sgd",
+        "--kwargs",
+        '{"lr": 0.1}',
+        "--metric",
+        "0.5",
+        "--json",
+        url=server.url,
+    )
+    assert json.loads(by_kwargs.stdout)["outcome"]["configuration"] == "sgd:+4:0"
+    assert json.loads(by_kwargs.stdout)["next"]["done"] is True
+    shown = run_cli("studies", "show", study, url=server.url)
+    assert "0.91" in shown.stdout and "sgd:+4:0" in shown.stdout
+    done = run_cli("studies", "next", study, url=server.url)
+    assert "Done: 2 of 2 runs" in done.stdout and "budget of 2 runs is spent" in done.stdout
+    page = tmp_path / "report.html"
+    saved = run_cli("studies", "report", study, "--output", str(page), url=server.url)
+    assert saved.returncode == 0 and "<svg" in page.read_text()
+    unnamed = run_cli("outcome", study, "--metric", "1", url=server.url)
+    assert unnamed.returncode == 1 and "--plan-index" in unnamed.stderr
+    missing = run_cli("studies", "show", "0" * 32, url=server.url)
+    assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1

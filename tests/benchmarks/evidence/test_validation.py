@@ -147,3 +147,44 @@ def test_the_guard_would_catch_a_fit_that_peeks_at_its_held_out_family(
         )
         with pytest.raises(AssertionError, match="reached its own fold's fit"):
             validate.validate(dataset, captures, budgets=(1,))
+
+
+def test_the_sequential_mode_is_scored_beside_the_static_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    dataset, captures = synthetic()
+    monkeypatch.setattr(fit_module, "NEIGHBOUR_CHOICES", (1, 2))
+    monkeypatch.setattr(fit_module, "SHRINKAGE_CHOICES", (0.0,))
+    monkeypatch.setattr(fit_module, "PENALTY_CHOICES", (1.0,))
+    monkeypatch.setattr(validate, "previous_plans", dict)
+    result = validate.validate(dataset, captures, budgets=(1, 4))
+    cells = {(row["strategy"], row["budget"], row["candidates"]): row for row in result["overall"]}
+    assert ("sequential:capture", 4, "six") in cells and ("sequential:capture", 1, "six") not in cells
+    compared = {(row["mode"], row["budget"], row["candidates"]): row for row in result["sequential"]}
+    assert set(compared) == {(mode, 4, label) for mode in fit_module.MODES for label in ("four", "six")}
+    row = compared[("capture", 4, "six")]
+    assert row["cells"] == 12
+    assert 0.0 <= row["better_share"] <= row["not_worse_share"] <= 1.0
+
+
+def test_a_sequential_cell_starts_with_the_recommendation_and_never_repeats_a_run() -> None:
+    dataset, captures = synthetic()
+    measurements = fit_module.Measurements(dataset, captures)
+    tasks = list(dataset.tasks.values())
+    training, held_out = tasks[2:], tasks[0]
+    provenance = fit_module.provenance(("", ""), held_out=["f0"])
+    evidence = fit_module.evidence_of(training, measurements, fit_module.Choice(2, 0.0, 1.0), provenance)
+    ruleset = validate.parse_ruleset(fit_module.packaged_rules(), evidence)
+    for budget in (4, 16):
+        keys = validate.sequential_keys(
+            ruleset, measurements, held_out, 0, mode="capture", budget=budget, candidates=fit_module.SIX
+        )
+        static = fit_module.advise(
+            ruleset,
+            measurements,
+            held_out,
+            SEEDS[0],
+            mode="capture",
+            budget=budget,
+            candidates=fit_module.SIX,
+        )
+        assert keys[0] == static[0]
+        assert len(keys) == len(set(keys)) and 1 <= len(keys) <= budget

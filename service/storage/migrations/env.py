@@ -1,0 +1,10 @@
+"""Alembic's environment: migrations run on the connection `storage.database.migrate` hands over."""
+
+from alembic import context
+
+from optadvisor.service.storage.tables import metadata
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()
