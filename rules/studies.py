@@ -15,7 +15,6 @@ it can be recomputed.
 
 import hashlib
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -24,7 +23,7 @@ import numpy as np
 
 from optadvisor.rules.evidence import Matrix
 from optadvisor.rules.request import Method
-from optadvisor.rules.similarity import CATEGORY_MISMATCH, DESCRIPTORS, Descriptors
+from optadvisor.rules.similarity import Descriptors, DescriptorTable
 
 
 @dataclass(frozen=True)
@@ -67,6 +66,7 @@ class StudySnapshot:
     def __init__(self, studies: Sequence[StudyOutcome], policy: EvidencePolicy) -> None:
         self.studies = tuple(studies)
         self.policy = policy
+        self._tables: dict[tuple[tuple[str, float], ...], DescriptorTable] = {}
 
     @cached_property
     def version(self) -> str:
@@ -75,33 +75,12 @@ class StudySnapshot:
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
 
-    @cached_property
-    def _columns(self) -> dict[str, list[float | str | None]]:
-        names = {name for study in self.studies for name in study.descriptors}
-        return {name: [study.descriptors.get(name) for study in self.studies] for name in names}
-
     def distances(self, query: Descriptors, spreads: Mapping[str, float]) -> Matrix:
-        """`rules.similarity.distance` from `query` to every study, vectorised over the studies."""
-        count = len(self.studies)
-        total, seen = np.zeros(count), np.zeros(count)
-        for name, value in query.items():
-            column = self._columns.get(name, [None] * count)
-            unstated = DESCRIPTORS[name].unstated
-            theirs = [unstated if item is None else item for item in column]
-            present = np.array([item is not None for item in theirs])
-            if isinstance(value, str):
-                gap = np.array([0.0 if item == value else CATEGORY_MISMATCH for item in theirs])
-            else:
-                numbers = np.array(
-                    [item if isinstance(item, int | float) else math.nan for item in theirs], dtype=float
-                )
-                gap = np.where(
-                    np.isnan(numbers), CATEGORY_MISMATCH, (value - numbers) / spreads.get(name, 1.0)
-                )
-            total += np.where(present, gap * gap, 0.0)
-            seen += present
-        distances: Matrix = np.sqrt(np.divide(total, seen, out=np.zeros(count), where=seen > 0))
-        return distances
+        """The evidence base's distance (`rules.similarity.DescriptorTable`) from `query` to every study."""
+        key = tuple(sorted(spreads.items()))
+        if key not in self._tables:
+            self._tables[key] = DescriptorTable([study.descriptors for study in self.studies], spreads)
+        return self._tables[key].distances(query)
 
     def cross_study(self, query: Descriptors, spreads: Mapping[str, float], cutoff: float) -> CrossStudy:
         """The studies within `cutoff` of `query`, and what they move under the policy."""

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from optadvisor.rules import RecommendationRequest, recommend
-from optadvisor.rules.similarity import distance
+from optadvisor.rules.similarity import CATEGORY_MISMATCH, DESCRIPTORS, Descriptors
 from optadvisor.rules.studies import EvidencePolicy, StudyOutcome, StudySnapshot
 from tests.rules import evidence_fixture
 
@@ -99,7 +99,22 @@ def test_the_version_names_the_content_and_the_policy() -> None:
     assert answer(base)[1].evidence_version == base.version  # type: ignore[attr-defined]
 
 
-def test_vectorised_distances_match_the_engines_distance() -> None:
+def _distance(query: Descriptors, other: Descriptors, spreads: dict[str, float]) -> float:
+    """The distance as the evidence base defines it, one pair at a time: RMS of the per-descriptor gaps in
+    spreads over the query's descriptors the other states (or states by default)."""
+    gaps = []
+    for name, value in query.items():
+        theirs = other.get(name, DESCRIPTORS[name].unstated)
+        if theirs is None:
+            continue
+        if isinstance(value, str):
+            gaps.append(0.0 if value == theirs else CATEGORY_MISMATCH)
+        else:
+            gaps.append((value - float(theirs)) / spreads.get(name, 1.0))
+    return float(np.sqrt(np.mean(np.square(gaps)))) if gaps else 0.0
+
+
+def test_study_distances_are_the_evidence_base_distances() -> None:
     rng = np.random.default_rng(0)
     spreads = {"log_training_steps": 0.3, "sparsity": 0.4, "convex": 0.5}
     records = []
@@ -121,5 +136,5 @@ def test_vectorised_distances_match_the_engines_distance() -> None:
         {"model_family": "rnn", "log_training_steps": 4.0, "sparsity": 0.1, "convex": 0.0},
         {},
     ]:
-        expected = [distance(query, record.descriptors, spreads) for record in records]
+        expected = [_distance(query, record.descriptors, spreads) for record in records]
         assert snapshot.distances(query, spreads) == pytest.approx(expected)
