@@ -235,22 +235,29 @@ def _alternative(context: Context, method: Method, winner: int) -> Alternative:
         f"{int(similar.within[column])} of {len(rows)} "
         f"(the recommendation: {int(similar.within[winner])})"
     ]
-    speaking = [
+    wins = [evidence.tasks[row].name for row in rows if regret[row, column] < regret[row, winner]]
+    losses = sum(bool(regret[row, winner] < regret[row, column]) for row in rows)
+    favouring = [
         render(e.rationale, dict(features.values)) for e in context.explaining if e.argues_for == method
     ]
-    if speaking:
-        parts.append("for it: " + "; ".join(speaking))
+    if wins:
+        favouring.append(f"it beat the recommendation on {len(wins)} of the {len(rows)}")
+    if favouring:
+        parts.append("for it: " + "; ".join(favouring))
+    against = [
+        f"the recommendation beat it on {losses} of the {len(rows)}; weighted by likeness, its gap to each "
+        f"task's best result is {float(similar.weighted[column]):.0%} (the recommendation's: "
+        f"{float(similar.weighted[winner]):.0%})"
+    ]
     blocked = [g for g in limits.fired if method in g.excludes]
     if blocked and not limits.ignored:
-        parts.append("excluded: " + "; ".join(render(g.rationale, dict(features.values)) for g in blocked))
-    wins = [evidence.tasks[row].name for row in rows if regret[row, column] < regret[row, winner]]
-    if wins:
-        parts.append(
-            f"it beat the recommendation on {len(wins)} of the {len(rows)} (e.g. {', '.join(wins[:2])}): "
-            "a problem more like those would favour it"
-        )
-    else:
-        parts.append("it beat the recommendation on none of them")
+        against.append("excluded: " + "; ".join(render(g.rationale, dict(features.values)) for g in blocked))
+    parts.append("against it: " + "; ".join(against))
+    parts.append(
+        f"it would be the choice for a problem more like {', '.join(wins[:2])}"
+        if wins
+        else "no similar task favoured it: it would take a problem unlike these"
+    )
     score = 0.0 if blocked and not limits.ignored else 1.0 - float(similar.weighted[column])
     return Alternative(
         method=method,

@@ -173,6 +173,10 @@ def build_features(
         # The profiler's projections ran with this length; it was given to the profiler or assumed there.
         put("training_steps", measured.training_steps, "assumed")
         assumptions.extend(f"profiler: {assumption}" for assumption in measured.assumptions)
+    elif profile.training_steps is None:
+        assumptions.append("no training_steps given; similar tasks were matched without the run length")
+    if profile.model_family is None:
+        assumptions.append("no model_family given; similar tasks were matched without it")
 
     if profile.tuning_budget is None:
         put("tuning_budget", assumed_tuning_budget, "assumed")

@@ -41,6 +41,12 @@ def test_each_alternative_has_its_own_reason_and_configuration() -> None:
     assert len(set(reasons)) == len(reasons)
     for alternative in answer.alternatives:
         assert f"best on the similar tasks: {alternative.method} at lr" in alternative.reason
+        # What counted against it, and what would make it the choice, in its own words.
+        assert "against it: the recommendation beat it on" in alternative.reason
+        assert (
+            "it would be the choice for a problem more like" in alternative.reason
+            or "no similar task favoured it" in alternative.reason
+        )
         assert alternative.kwargs["lr"] > 0
     scores = [alternative.score for alternative in answer.alternatives]
     assert scores == sorted(scores, reverse=True)

@@ -37,6 +37,14 @@ def test_an_empty_request_says_what_it_assumed_and_uses_all_the_evidence() -> No
     assert answer.basis.descriptors == {}
     assert len(answer.basis.similar_tasks) == answer.basis.tasks_in_evidence == 8
     assert "every task counts alike" in answer.rationale[0].text
+    assert "no training_steps given; similar tasks were matched without the run length" in answer.assumptions
+    assert "no model_family given; similar tasks were matched without it" in answer.assumptions
+
+
+def test_a_declared_input_is_never_said_to_be_missing() -> None:
+    answer = _recommend(profile={"training_steps": 100_000, "model_family": "mlp", "tuning_budget": 2})
+    assert not [line for line in answer.assumptions if "training_steps" in line or "model_family" in line]
+    assert not [line for line in answer.assumptions if "tuning_budget" in line]
 
 
 def test_hyperparameters_are_flat_in_the_framework_names_and_kwargs_splat(make_report: Report) -> None:

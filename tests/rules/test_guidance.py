@@ -4,6 +4,7 @@ These follow the evidence: if a refit changes what the evidence says, a test her
 changed, never its property loosened to pass.
 """
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -141,3 +142,25 @@ def test_6_a_learning_rate_far_from_its_default_has_the_similar_tasks_behind_it(
         column, default = evidence.grid.index(point.key), evidence.grid.index(default_point(point.method).key)
         assert np.mean(regret[:, column] < regret[:, default]) >= ruleset.constants.departure_support
     assert checked > 0  # the property was exercised, not vacuously true
+
+
+@pytest.mark.parametrize(
+    "profile",
+    [
+        {},
+        DRIFTING_REGRESSION,
+        {"model_family": "cnn", "convex": False, "training_steps": 5000, "tuning_budget": 1},
+        {"gradient_sparsity": 0.97, "model_family": "embedding", "tuning_budget": 1_000_000},
+        {"model_family": "rnn", "stationarity": "non_stationary", "training_steps": 200_000},
+    ],
+)
+def test_no_answer_text_speaks_of_the_code_or_its_design(ruleset: RuleSet, profile: dict[str, Any]) -> None:
+    answer = advise(ruleset, profile, candidates=["adagrad", "rmsprop", "adadelta", "adam", "adamw", "sgd"])
+    texts = [
+        *(item.text for item in answer.rationale),
+        *(alternative.reason for alternative in answer.alternatives),
+        *(run.reason for run in answer.tuning_plan),
+        *answer.assumptions,
+    ]
+    internal = re.compile(r"\b[\w/]+\.py\b|tie-?break|chosen here|design note", re.IGNORECASE)
+    assert [text for text in texts if internal.search(text)] == []

@@ -57,6 +57,20 @@ def test_every_guardrail_and_explanation_names_a_source(ruleset: RuleSet) -> Non
     assert all(item.source.strip() for item in (*ruleset.guardrails, *ruleset.explanations))
 
 
+# What a user must not read: a path into the code, or a note on how the rules were designed.
+_INTERNAL = re.compile(r"\b[\w/]+\.py\b|tie-?break|chosen here|design note", re.IGNORECASE)
+
+
+def test_no_rule_text_speaks_of_the_code_or_its_design(ruleset: RuleSet) -> None:
+    texts = [
+        text
+        for item in (*ruleset.guardrails, *ruleset.explanations)
+        for text in (item.rationale, item.source)
+    ]
+    assert texts
+    assert [text for text in texts if _INTERNAL.search(text)] == []
+
+
 def _break_condition_feature(raw: dict[str, Any]) -> None:
     _item(raw, "adagrad-rare-features")["condition"]["all"][0]["feature"] = "sparsty"
 
