@@ -95,11 +95,8 @@ def test_every_framework_has_a_rule_of_each_methods_kind() -> None:
         assert set(rules) == set(optimizers.METHODS), framework
         for method, rule in rules.items():
             assert isinstance(rule, kinds[method])
-            optimizer = (
-                optimizers.create(method, [_param([1.0])], framework=framework, learning_rate=0.1)
-                if (framework != "torch")
-                else optimizers.create(method, [_param([1.0])])
-            )
+            rate = {"lr": 0.1} if framework == "torch" else {"learning_rate": 0.1}
+            optimizer = optimizers.create(method, [_param([1.0])], framework=framework, **rate)
             assert optimizer.rule == rule
 
 
