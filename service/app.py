@@ -12,7 +12,6 @@ from fastapi import FastAPI
 
 from optadvisor import rules
 from optadvisor.profiler import Limits
-from optadvisor.service.allocator import keep_freed_memory
 from optadvisor.service.answer_cache import AnswerCache
 from optadvisor.service.auth import ApiKeyMiddleware
 from optadvisor.service.compute import BodyBudget, ComputePool
@@ -86,7 +85,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log_writer = configure_logging(settings.log_format, settings.log_level)
-        keep_freed_memory(settings.malloc_keep_freed_bytes)
         # An invalid rule file raises RuleSetError here, which stops start-up with its message.
         loaded = rules.load_ruleset(settings.rules)
         limits = Limits(max_elements=settings.max_elements, max_groups=settings.max_groups)
