@@ -34,7 +34,6 @@ from optadvisor.service.routes import (
     ruleset,
     studies,
 )
-from optadvisor.service.schemas import ProfileRequest, RecommendationBody, ReplayRequest
 from optadvisor.service.settings import Settings
 from optadvisor.service.storage.database import migrate, open_engine
 from optadvisor.service.storage.store import Store
@@ -147,11 +146,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
 
-    for module in (profiles, recommendations, studies, replays, catalogue, ruleset, probes):
-        app.include_router(module.router)
+    routers = [
+        module.router for module in (profiles, recommendations, studies, replays, catalogue, ruleset, probes)
+    ]
+    for router in routers:
+        app.include_router(router)
 
     install_error_handlers(app)
-    install_openapi(app, [ProfileRequest, RecommendationBody, ReplayRequest])
+    install_openapi(app, routers)
     install_docs(app)
     # Added innermost first: the request id exists before the key check or the body guard refuse anything,
     # and a request without a valid key is refused before its body is read.
