@@ -7,7 +7,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/venv/bin:$PATH \
     OPTADVISOR_HOST=0.0.0.0 \
     OPTADVISOR_PORT=8000 \
-    OPTADVISOR_DATABASE_URL=sqlite:////data/optadvisor.db
+    OPTADVISOR_DATABASE_URL=sqlite:////data/optadvisor.db \
+    MALLOC_MMAP_THRESHOLD_=33554432 \
+    MALLOC_TRIM_THRESHOLD_=67108864
+# glibc reads MALLOC_* only when a process starts: these match OPTADVISOR_MALLOC_KEEP_FREED_BYTES'
+# default (service/allocator.py), so `optadvisor serve` starts without restarting itself.
 
 WORKDIR /app
 COPY pyproject.toml constraints.txt README.md ./

@@ -8,14 +8,8 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from optadvisor.optimizers.base import (
-    AdaptiveOptimizer,
-    ParamGroup,
-    advance_steps,
-    into,
-    needs_gradient_scratch,
-    prepare_gradients,
-)
+from optadvisor.optimizers.base import AdaptiveOptimizer, ParamGroup, advance_steps
+from optadvisor.optimizers.semantics import AdadeltaRule, into
 from optadvisor.optimizers.validation import check_non_negative, check_unit_interval
 
 
@@ -25,14 +19,14 @@ class Adadelta(AdaptiveOptimizer):
     For each step with gradient ``g``::
 
         g     ← −g                                        if maximize
-        g     ← g + weight_decay·θ                        (coupled L2; torch, Optax)
-        θ     ← θ·(1 − lr·weight_decay)                   (decoupled_weight_decay=True; Keras)
+        g     ← g + weight_decay·θ                        (rule.decay CoupledDecay; torch, Optax)
+        θ     ← θ·(1 − lr·weight_decay)                   (rule.decay DecoupledDecay; Keras)
         E_g   ← ρ·E_g + (1 − ρ)·g²
         δ     = sqrt(E_dx + eps) / sqrt(E_g + eps) · g     (old E_dx, new E_g)
         E_dx  ← ρ·E_dx + (1 − ρ)·δ²                       (δ is not scaled by lr)
-        θ     ← θ − lr·δ                                  (θ ← θ + lr·δ when ascend=True)
+        θ     ← θ − lr·δ                                  (θ ← θ + lr·δ with rule.direction Ascent)
 
-    ``ascend=True`` reproduces ``optax.adadelta(learning_rate=None)``, which applies no learning
+    ``Ascent`` reproduces ``optax.adadelta(learning_rate=None)``, which applies no learning
     rate and no sign flip and therefore climbs the objective. ``state_trace`` reports the last
     applied Adadelta update ``∓lr·δ`` as ``last_delta`` (decoupled weight decay not included).
 
@@ -43,8 +37,8 @@ class Adadelta(AdaptiveOptimizer):
         eps: term inside both square roots (≥ 0).
         weight_decay: weight decay (≥ 0); coupled L2 unless ``decoupled_weight_decay``.
         maximize: ascend the objective by negating the gradient (before weight decay).
-        ascend: add ``lr·δ`` instead of subtracting it (after weight decay).
-        decoupled_weight_decay: Keras-style decay of θ instead of L2 on the gradient.
+        rule: the framework's links (weight decay, direction of the step); torch's by default,
+            the others' in :mod:`optadvisor.optimizers.frameworks`.
 
     Warning:
         E_dx starts at 0, so the first steps have size about ``sqrt(eps/(1 − ρ))`` per coordinate
@@ -54,6 +48,7 @@ class Adadelta(AdaptiveOptimizer):
     """
 
     method: ClassVar[str] = "adadelta"
+    rule: AdadeltaRule
 
     def __init__(
         self,
@@ -64,8 +59,7 @@ class Adadelta(AdaptiveOptimizer):
         weight_decay: float = 0,
         *,
         maximize: bool = False,
-        ascend: bool = False,
-        decoupled_weight_decay: bool = False,
+        rule: AdadeltaRule | None = None,
     ) -> None:
         check_non_negative("learning rate", lr)
         check_unit_interval("rho value", rho, include_one=True)
@@ -77,10 +71,8 @@ class Adadelta(AdaptiveOptimizer):
             "eps": eps,
             "weight_decay": weight_decay,
             "maximize": maximize,
-            "ascend": ascend,
-            "decoupled_weight_decay": decoupled_weight_decay,
         }
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, rule or AdadeltaRule())
 
     def _update_group(self, group: ParamGroup, params: list[Tensor], grads: list[Tensor]) -> None:
         if any(grad.is_sparse for grad in grads):
@@ -94,7 +86,8 @@ class Adadelta(AdaptiveOptimizer):
         advance_steps(states)
         rho: float = group["rho"]
         eps: float = group["eps"]
-        scale = group["lr"] if group["ascend"] else -group["lr"]
+        scale = self.rule.direction.scale(group["lr"])
+        decay = self.rule.decay
         columns = [
             params,
             grads,
@@ -102,9 +95,9 @@ class Adadelta(AdaptiveOptimizer):
             [s["acc_delta"] for s in states],
             [s["delta"] for s in states],
         ]
-        for chunk in self._scratch.chunks(columns, scratch=1 + needs_gradient_scratch(group)):
+        for chunk in self._scratch.chunks(columns, scratch=1 + decay.needs_scratch(group)):
             chunk_params, _, square_avgs, acc_deltas, deltas = chunk.columns
-            rule_grads = prepare_gradients(group, chunk)
+            rule_grads = decay.gradients(group, chunk)
             torch._foreach_mul_(square_avgs, rho)
             torch._foreach_addcmul_(square_avgs, rule_grads, rule_grads, value=1 - rho)
             stds = into(chunk.scratch[0], torch.add, square_avgs, eps)

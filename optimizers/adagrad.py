@@ -8,15 +8,8 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from optadvisor.optimizers.base import (
-    AdaptiveOptimizer,
-    ParamGroup,
-    TensorList,
-    advance_steps,
-    into,
-    needs_gradient_scratch,
-    prepare_gradients,
-)
+from optadvisor.optimizers.base import AdaptiveOptimizer, ParamGroup, advance_steps
+from optadvisor.optimizers.semantics import AdagradRule
 from optadvisor.optimizers.validation import check_non_negative
 
 
@@ -27,13 +20,13 @@ class Adagrad(AdaptiveOptimizer):
 
         g   ← −g                                  if maximize
         g   ← g + weight_decay·θ                  (coupled L2; torch)
-        θ   ← θ·(1 − lr·weight_decay)             (decoupled_weight_decay=True; Keras, before the step)
+        θ   ← θ·(1 − lr·weight_decay)             (rule.decay DecoupledDecay; Keras, before the step)
         lr_t = lr / (1 + (t − 1)·lr_decay)
         S   ← S + g²                              (S₀ = initial_accumulator_value)
-        θ   ← θ − lr_t · g / (sqrt(S) + eps)      (eps_in_sqrt=False; torch)
-        θ   ← θ − lr_t · g / sqrt(S + eps)        (eps_in_sqrt=True; Keras, Optax)
+        θ   ← θ − lr_t · g / d(S)                 d = rule.denominator: sqrt(S) + eps (torch),
+                                                  sqrt(S + eps) (Keras, Optax)
 
-    With ``zero_guard=True`` (Optax) coordinates whose accumulator is exactly 0 receive no update
+    With Optax's rule (``ZeroGuard``) coordinates whose accumulator is exactly 0 receive no update
     instead of 0/0. Sparse gradients (``nn.Embedding(sparse=True)``) are coalesced, so duplicate
     indices are summed before squaring, and rows that are not indexed keep both θ and S unchanged.
 
@@ -45,9 +38,8 @@ class Adagrad(AdaptiveOptimizer):
         initial_accumulator_value: starting value of S (≥ 0); torch uses 0, Keras and Optax 0.1.
         eps: term added to the denominator (≥ 0).
         maximize: ascend the objective instead of descending it.
-        eps_in_sqrt: add ``eps`` inside the square root (Keras, Optax) instead of after it.
-        decoupled_weight_decay: Keras-style decay of θ instead of L2 on the gradient.
-        zero_guard: Optax's ``where(S > 0, ·, 0)`` guard.
+        rule: the framework's links (weight decay, denominator); torch's by default, the others'
+            in :mod:`optadvisor.optimizers.frameworks`.
 
     Warning:
         The accumulator S only grows and never forgets, so the effective rate
@@ -57,6 +49,7 @@ class Adagrad(AdaptiveOptimizer):
     """
 
     method: ClassVar[str] = "adagrad"
+    rule: AdagradRule
 
     def __init__(  # noqa: PLR0917 - torch.optim's positional signature
         self,
@@ -68,9 +61,7 @@ class Adagrad(AdaptiveOptimizer):
         eps: float = 1e-10,
         *,
         maximize: bool = False,
-        eps_in_sqrt: bool = False,
-        decoupled_weight_decay: bool = False,
-        zero_guard: bool = False,
+        rule: AdagradRule | None = None,
     ) -> None:
         check_non_negative("learning rate", lr)
         check_non_negative("lr_decay value", lr_decay)
@@ -84,11 +75,8 @@ class Adagrad(AdaptiveOptimizer):
             "weight_decay": weight_decay,
             "initial_accumulator_value": initial_accumulator_value,
             "maximize": maximize,
-            "eps_in_sqrt": eps_in_sqrt,
-            "decoupled_weight_decay": decoupled_weight_decay,
-            "zero_guard": zero_guard,
         }
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, rule or AdagradRule())
         # torch.optim.Adagrad creates the accumulators eagerly, so they exist before the first step.
         for group in self.param_groups:
             for param in group["params"]:
@@ -121,12 +109,13 @@ class Adagrad(AdaptiveOptimizer):
                 [states[i] for i in dense],
             )
             step_sizes = [step_sizes[i] for i in dense]
+        decay, denominator, eps = self.rule.decay, self.rule.denominator, group["eps"]
         columns = [params, grads, [s["sum"] for s in states]]
-        for chunk in self._scratch.chunks(columns, scratch=1 + needs_gradient_scratch(group)):
+        for chunk in self._scratch.chunks(columns, scratch=1 + decay.needs_scratch(group)):
             chunk_params, _, sums = chunk.columns
-            rule_grads = prepare_gradients(group, chunk)
+            rule_grads = decay.gradients(group, chunk)
             torch._foreach_addcmul_(sums, rule_grads, rule_grads, value=1)
-            denominators = _denominators(sums, group, out=chunk.scratch[0])
+            denominators = denominator(sums, eps, chunk.scratch[0])
             torch._foreach_addcdiv_(chunk_params, rule_grads, denominators, chunk.per_piece(step_sizes))
 
     def _sparse_update(self, group: ParamGroup, param: Tensor, grad: Tensor, step_size: float) -> None:
@@ -138,7 +127,7 @@ class Adagrad(AdaptiveOptimizer):
         indices, values = grad._indices(), grad._values()
         state_sum.add_(torch.sparse_coo_tensor(indices, values.pow(2), grad.size(), check_invariants=False))
         touched = state_sum.sparse_mask(grad)._values()
-        denominator = _denominators([touched], group, out=[torch.empty_like(touched)])[0]
+        denominator = self.rule.denominator([touched], group["eps"], [torch.empty_like(touched)])[0]
         param.add_(
             torch.sparse_coo_tensor(indices, values / denominator, grad.size(), check_invariants=False),
             alpha=step_size,
@@ -148,26 +137,9 @@ class Adagrad(AdaptiveOptimizer):
         group = self.param_group_of(param)
         rate = group["lr"] / (1 + self._completed_steps(param) * group["lr_decay"])
         accumulator = self._state_or(param, "sum", self.defaults["initial_accumulator_value"])
-        denominator = _denominators([accumulator], group, out=[torch.empty_like(accumulator)])[0]
+        denominator = self.rule.denominator([accumulator], group["eps"], [torch.empty_like(accumulator)])[0]
         return denominator.reciprocal_().mul_(rate)
 
     def state_trace(self, param: Tensor) -> dict[str, Tensor]:
         self.param_group_of(param)
         return {"sum": self._state_or(param, "sum", self.defaults["initial_accumulator_value"]).clone()}
-
-
-def _denominators(sums: TensorList, group: ParamGroup, *, out: TensorList) -> TensorList:
-    """``sqrt(S) + eps`` or ``sqrt(S + eps)`` written into ``out``, zero-accumulator coordinates +inf.
-
-    Mapping S == 0 to an infinite denominator makes the update (and the step size) exactly 0 there,
-    which is Optax's ``where(S > 0, ...)`` guard; it only differs from plain division when eps == 0.
-    """
-    eps: float = group["eps"]
-    if group["eps_in_sqrt"]:
-        torch._foreach_sqrt_(into(out, torch.add, sums, eps))
-    else:
-        torch._foreach_add_(into(out, torch.sqrt, sums), eps)
-    if group["zero_guard"] and eps == 0:
-        for denominator, accumulator in zip(out, sums, strict=True):
-            denominator.masked_fill_(accumulator == 0, float("inf"))
-    return out

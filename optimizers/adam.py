@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import dataclasses
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
-from optadvisor.optimizers.base import (
-    AdaptiveOptimizer,
-    ParamGroup,
-    TensorList,
-    advance_steps,
-    copy_state,
-    into,
-    needs_gradient_scratch,
-    prepare_gradients,
-)
+from optadvisor.optimizers.base import AdaptiveOptimizer, ParamGroup, advance_steps, copy_state
+from optadvisor.optimizers.semantics import DECOUPLED, AdamRule, into
 from optadvisor.optimizers.validation import check_non_negative, check_unit_interval
 
 
@@ -27,13 +20,15 @@ class Adam(AdaptiveOptimizer):
     For each step ``t`` with gradient ``g``::
 
         g    ← −g                                     if maximize
-        g    ← g + weight_decay·θ                     (coupled L2; Adam)
-        θ    ← θ·(1 − lr·weight_decay)                (decoupled_weight_decay=True; AdamW, Keras)
+        g    ← g + weight_decay·θ                     (rule.decay CoupledDecay; Adam)
+        θ    ← θ·(1 − lr·weight_decay)                (rule.decay DecoupledDecay; AdamW, Keras)
         m    ← β₁·m + (1 − β₁)·g
         v    ← β₂·v + (1 − β₂)·g²
         v*   = max(v*, v) if amsgrad else v
-        θ    ← θ − lr/(1 − β₁ᵗ) · m / (sqrt(v*/(1 − β₂ᵗ)) + eps)           (torch, Optax)
-        θ    ← θ − lr·sqrt(1 − β₂ᵗ)/(1 − β₁ᵗ) · m / (sqrt(v*) + eps)       (eps_on_uncorrected; Keras)
+        θ    ← θ − lr/(1 − β₁ᵗ) · m / (sqrt(v*/(1 − β₂ᵗ)) + eps)       (EpsAfterCorrection; torch, Optax)
+        θ    ← θ − lr·sqrt(1 − β₂ᵗ)/(1 − β₁ᵗ) · m / (sqrt(v*) + eps)   (EpsBeforeCorrection; Keras)
+
+    (the last line is ``rule.epsilon``)
 
     Args:
         params: parameters or parameter groups.
@@ -43,8 +38,10 @@ class Adam(AdaptiveOptimizer):
         weight_decay: weight decay (≥ 0).
         amsgrad: normalise by the running maximum of v.
         maximize: ascend the objective instead of descending it.
-        decoupled_weight_decay: decoupled (AdamW) instead of L2 weight decay.
-        eps_on_uncorrected: add eps to the uncorrected ``sqrt(v)`` (Keras' "epsilon hat").
+        decoupled_weight_decay: decoupled (AdamW) instead of L2 weight decay (torch's own switch:
+            sets ``rule.decay``).
+        rule: the framework's links (weight decay, placement of eps); torch's by default, the
+            others' in :mod:`optadvisor.optimizers.frameworks`.
 
     Warning:
         The step is about lr per coordinate whatever the gradient's scale, so ``lr`` sets the
@@ -53,6 +50,7 @@ class Adam(AdaptiveOptimizer):
     """
 
     method: ClassVar[str] = "adam"
+    rule: AdamRule
 
     def __init__(  # noqa: PLR0917 - torch.optim's positional signature
         self,
@@ -65,7 +63,7 @@ class Adam(AdaptiveOptimizer):
         *,
         maximize: bool = False,
         decoupled_weight_decay: bool = False,
-        eps_on_uncorrected: bool = False,
+        rule: AdamRule | None = None,
     ) -> None:
         check_non_negative("learning rate", lr)
         check_non_negative("epsilon value", eps)
@@ -79,10 +77,11 @@ class Adam(AdaptiveOptimizer):
             "weight_decay": weight_decay,
             "amsgrad": amsgrad,
             "maximize": maximize,
-            "decoupled_weight_decay": decoupled_weight_decay,
-            "eps_on_uncorrected": eps_on_uncorrected,
         }
-        super().__init__(params, defaults)
+        rule = rule or AdamRule()
+        if decoupled_weight_decay:
+            rule = dataclasses.replace(rule, decay=DECOUPLED)
+        super().__init__(params, defaults, rule)
 
     def _update_group(self, group: ParamGroup, params: list[Tensor], grads: list[Tensor]) -> None:
         if any(grad.is_sparse for grad in grads):
@@ -103,23 +102,27 @@ class Adam(AdaptiveOptimizer):
             [s["exp_avg_sq"] for s in states],
             [s[second_moment] for s in states],
         ]
-        for chunk in self._scratch.chunks(columns, scratch=1 + needs_gradient_scratch(group)):
+        decay, epsilon, lr, eps = self.rule.decay, self.rule.epsilon, group["lr"], group["eps"]
+        betas = (beta1, beta2)
+        for chunk in self._scratch.chunks(columns, scratch=1 + decay.needs_scratch(group)):
             chunk_params, _, exp_avgs, exp_avg_sqs, second_moments = chunk.columns
-            rule_grads = prepare_gradients(group, chunk)
+            rule_grads = decay.gradients(group, chunk)
             torch._foreach_lerp_(exp_avgs, rule_grads, 1 - beta1)
             torch._foreach_mul_(exp_avg_sqs, beta2)
             torch._foreach_addcmul_(exp_avg_sqs, rule_grads, rule_grads, value=1 - beta2)
             if group["amsgrad"]:
                 torch._foreach_maximum_(second_moments, exp_avg_sqs)
             denominators = into(chunk.scratch[0], torch.sqrt, second_moments)
-            step_sizes = _scale_denominators(denominators, chunk.per_piece(steps), group)
+            step_sizes = epsilon(denominators, chunk.per_piece(steps), lr, betas, eps)
             torch._foreach_addcdiv_(chunk_params, exp_avgs, denominators, [-s for s in step_sizes])
 
     def effective_step_size(self, param: Tensor) -> Tensor:
         group = self.param_group_of(param)
         second_moment = "max_exp_avg_sq" if group["amsgrad"] else "exp_avg_sq"
         denominator = self._state_or(param, second_moment, 0.0).sqrt()
-        (step_size,) = _scale_denominators([denominator], [self._completed_steps(param) + 1], group)
+        (step_size,) = self.rule.epsilon(
+            [denominator], [self._completed_steps(param) + 1], group["lr"], group["betas"], group["eps"]
+        )
         return denominator.reciprocal_().mul_(step_size)
 
     def state_trace(self, param: Tensor) -> dict[str, Tensor]:
@@ -129,20 +132,6 @@ class Adam(AdaptiveOptimizer):
         if state:
             return copy_state(state, names)
         return {name: torch.zeros_like(param) for name in names}
-
-
-def _scale_denominators(roots: TensorList, steps: Sequence[int], group: ParamGroup) -> list[float]:
-    """Turn ``sqrt(v)`` into the bias-corrected denominator in place; return the matching step sizes."""
-    beta1, beta2 = group["betas"]
-    lr: float = group["lr"]
-    first = [1 - beta1**step for step in steps]
-    second_roots = [(1 - beta2**step) ** 0.5 for step in steps]
-    if group["eps_on_uncorrected"]:
-        torch._foreach_add_(roots, group["eps"])
-        return [lr * root / bc1 for root, bc1 in zip(second_roots, first, strict=True)]
-    torch._foreach_div_(roots, second_roots)
-    torch._foreach_add_(roots, group["eps"])
-    return [lr / bc1 for bc1 in first]
 
 
 class AdamW(Adam):
@@ -170,7 +159,7 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
-        eps_on_uncorrected: bool = False,
+        rule: AdamRule | None = None,
     ) -> None:
         super().__init__(
             params,
@@ -181,5 +170,5 @@ class AdamW(Adam):
             amsgrad,
             maximize=maximize,
             decoupled_weight_decay=True,
-            eps_on_uncorrected=eps_on_uncorrected,
+            rule=rule,
         )

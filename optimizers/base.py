@@ -10,10 +10,10 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from optadvisor.optimizers.chunks import Chunk, Scratch
+from optadvisor.optimizers.chunks import Scratch
+from optadvisor.optimizers.semantics import Rule
 
 ParamGroup = dict[str, Any]
-TensorList = list[Tensor] | tuple[Tensor, ...]
 
 
 class AdaptiveOptimizer(Optimizer):
@@ -23,11 +23,19 @@ class AdaptiveOptimizer(Optimizer):
     gradient), ``effective_step_size`` and ``state_trace``. Both introspection methods are pure:
     they read the state and never create or modify it. Steps run over cache-sized chunks with
     their temporaries in ``_scratch`` (see :mod:`optadvisor.optimizers.chunks`).
+
+    ``rule`` holds the links of the update chain that differ between frameworks (see
+    :mod:`optadvisor.optimizers.semantics`); it belongs to the optimizer, not to a parameter group,
+    so ``state_dict()`` stays plain data, and it travels with copies and pickles.
     """
 
     method: ClassVar[str]
+    rule: Rule
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], defaults: dict[str, Any]):
+    def __init__(
+        self, params: Iterable[Tensor] | Iterable[dict[str, Any]], defaults: dict[str, Any], rule: Rule
+    ):
+        self.rule = rule
         super().__init__(params, defaults)
         for group in self.param_groups:
             for param in group["params"]:
@@ -35,9 +43,14 @@ class AdaptiveOptimizer(Optimizer):
                     raise ValueError(f"Complex parameters are not supported by {type(self).__name__}")
         self._scratch = Scratch()
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
+    def __getstate__(self) -> dict[str, Any]:
         # torch.optim's __getstate__ keeps only defaults, state and param_groups (copies, pickles).
-        super().__setstate__(state)
+        state: dict[str, Any] = super().__getstate__()
+        state["rule"] = self.rule
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)  # sets self.rule too
         self._scratch = Scratch()
 
     @overload
@@ -107,54 +120,6 @@ def advance_steps(states: list[dict[str, Any]]) -> list[int]:
         state["step"] = step = state.get("step", 0) + 1
         steps.append(step)
     return steps
-
-
-def prepare_gradients(group: ParamGroup, chunk: Chunk) -> TensorList:
-    """Apply the group's weight decay to a chunk and return the gradients the rule should see.
-
-    The chunk's first two columns are the parameters and their gradients. Decoupled decay (Keras,
-    AdamW) shrinks ``θ ← θ·(1 − lr·wd)`` before the step and leaves the gradient, taken at the old
-    θ, alone. When maximizing, or with coupled (torch, L2) decay, the rule sees ``±g + wd·θ``,
-    written into the chunk's last scratch list (``.grad`` stays untouched); otherwise the gradients
-    themselves are returned.
-    """
-    params, grads = chunk.columns[0], chunk.columns[1]
-    weight_decay: float = group["weight_decay"]
-    if weight_decay != 0 and group["decoupled_weight_decay"]:
-        torch._foreach_mul_(params, 1 - group["lr"] * weight_decay)
-    if not needs_gradient_scratch(group):
-        return grads
-    out = chunk.scratch[-1]
-    coupled_decay = weight_decay != 0 and not group["decoupled_weight_decay"]
-    if group["maximize"]:
-        into(out, torch.neg, grads)
-        if coupled_decay:
-            torch._foreach_add_(out, params, alpha=weight_decay)
-    else:
-        for target, grad, param in zip(out, grads, params, strict=True):
-            torch.add(grad, param, alpha=weight_decay, out=target)
-    return out
-
-
-def needs_gradient_scratch(group: ParamGroup) -> bool:
-    """Whether :func:`prepare_gradients` needs a scratch list for the gradients the rule sees."""
-    coupled_decay = group["weight_decay"] != 0 and not group["decoupled_weight_decay"]
-    return bool(group["maximize"]) or coupled_decay
-
-
-def into(
-    out: TensorList, function: Callable[..., Tensor], tensors: TensorList, *scalars: float
-) -> TensorList:
-    """``out[i] ← function(tensors[i], *scalars)`` for each i, written into ``out``; returns ``out``.
-
-    foreach ops have no ``out=`` form that writes in place (theirs allocates, then copies), and a
-    copy into scratch followed by the in-place op passes over the data twice: 29 µs against 15 µs
-    for the square root of 50k elements. A loop of the per-tensor ``out=`` calls costs no more
-    than a foreach call per tensor, even for tensors of 1k elements.
-    """
-    for target, tensor in zip(out, tensors, strict=True):
-        function(tensor, *scalars, out=target)
-    return out
 
 
 def copy_state(state: dict[str, Any], names: Iterable[str]) -> dict[str, Tensor]:

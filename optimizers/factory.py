@@ -15,6 +15,7 @@ from optadvisor.optimizers.adagrad import Adagrad
 from optadvisor.optimizers.adam import Adam, AdamW
 from optadvisor.optimizers.base import AdaptiveOptimizer
 from optadvisor.optimizers.catalogue.models import FrameworkHyperparameter
+from optadvisor.optimizers.frameworks import OPTAX_ADADELTA_WITHOUT_LEARNING_RATE, RULES, optax_rmsprop
 from optadvisor.optimizers.rmsprop import RMSprop
 from optadvisor.optimizers.sgd import SGD
 
@@ -28,22 +29,6 @@ _CLASSES: dict[str, type[AdaptiveOptimizer]] = {
     "adam": Adam,
     "adamw": AdamW,
     "sgd": SGD,
-}
-
-# Constructor switches that turn the torch-semantics classes into the other frameworks' updates.
-_FLAVOUR_SWITCHES: dict[tuple[str, str], dict[str, bool]] = {
-    ("keras", "adagrad"): {"eps_in_sqrt": True, "decoupled_weight_decay": True},
-    ("keras", "rmsprop"): {
-        "eps_in_sqrt": True,
-        "lr_in_momentum_buffer": True,
-        "decoupled_weight_decay": True,
-    },
-    ("keras", "adadelta"): {"decoupled_weight_decay": True},
-    ("keras", "adam"): {"eps_on_uncorrected": True, "decoupled_weight_decay": True},
-    ("keras", "adamw"): {"eps_on_uncorrected": True},
-    ("keras", "sgd"): {"lr_in_momentum_buffer": True, "decoupled_weight_decay": True},
-    ("optax", "adagrad"): {"eps_in_sqrt": True, "zero_guard": True},
-    ("optax", "rmsprop"): {"lr_in_momentum_buffer": True},
 }
 
 _ADADELTA_ASCENT_WARNING = (
@@ -120,7 +105,7 @@ def _check_value(context: str, name: str, value: Any, spec: FrameworkHyperparame
 
 
 def _constructor_arguments(method: str, framework: str, canonical: dict[str, Any]) -> dict[str, Any]:
-    """Turn canonical values into the class's keyword arguments, adding the flavour's switches."""
+    """Turn canonical values into the class's keyword arguments, adding the framework's ``rule``."""
     arguments = dict(canonical)
     if "beta1" in arguments:
         arguments["betas"] = (float(arguments.pop("beta1")), float(arguments.pop("beta2")))
@@ -131,8 +116,14 @@ def _constructor_arguments(method: str, framework: str, canonical: dict[str, Any
             arguments[switch_off] = 0.0
     if arguments.get("nesterov") and arguments.get("momentum") == 0 and framework != "torch":
         arguments["nesterov"] = False  # Keras and Optax accept it and it changes nothing without momentum
+    arguments["rule"] = RULES[framework][method]
     if method == "adadelta" and framework == "optax" and arguments["lr"] is None:
         warnings.warn(_ADADELTA_ASCENT_WARNING, UserWarning, stacklevel=3)
-        arguments["lr"], arguments["ascend"] = 1.0, True
-    arguments.update(_FLAVOUR_SWITCHES.get((framework, method), {}))
+        arguments["lr"], arguments["rule"] = 1.0, OPTAX_ADADELTA_WITHOUT_LEARNING_RATE
+    if method == "rmsprop" and framework == "optax":
+        arguments["rule"] = optax_rmsprop(
+            eps_in_sqrt=arguments.pop("eps_in_sqrt"),
+            bias_correction=arguments.pop("bias_correction"),
+            initial_scale=arguments.pop("initial_scale"),
+        )
     return arguments

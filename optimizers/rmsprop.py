@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
-from optadvisor.optimizers.base import (
-    AdaptiveOptimizer,
-    ParamGroup,
-    TensorList,
-    advance_steps,
-    copy_state,
-    into,
-    needs_gradient_scratch,
-    prepare_gradients,
-)
+from optadvisor.optimizers.base import AdaptiveOptimizer, ParamGroup, advance_steps, copy_state
+from optadvisor.optimizers.semantics import RMSpropRule, Update
 from optadvisor.optimizers.validation import check_non_negative, check_unit_interval
 
 
@@ -27,20 +19,16 @@ class RMSprop(AdaptiveOptimizer):
     For each step ``t`` with gradient ``g``::
 
         g  ← −g                                   if maximize
-        g  ← g + weight_decay·θ                   (coupled L2; torch)
-        θ  ← θ·(1 − lr·weight_decay)              (decoupled_weight_decay=True; Keras)
-        v  ← α·v + (1 − α)·g²                     (v₀ = initial_scale)
+        g  ← g + weight_decay·θ                   (rule.decay CoupledDecay; torch)
+        θ  ← θ·(1 − lr·weight_decay)              (rule.decay DecoupledDecay; Keras)
+        v  ← α·v + (1 − α)·g²                     (v₀ = rule.averages.initial_scale)
         m  ← α·m + (1 − α)·g                      (centered only)
-        v̂, m̂ = v/(1 − αᵗ), m/(1 − αᵗ)             (bias_correction=True; Optax), else v, m
-        d  = sqrt(v̂ − m̂²) + eps  or  sqrt(v̂) + eps          (eps_in_sqrt=False; torch)
-        d  = sqrt(v̂ − m̂² + eps)  or  sqrt(v̂ + eps)          (eps_in_sqrt=True; Keras, Optax)
+        v̂, m̂ = v/(1 − αᵗ), m/(1 − αᵗ)             (rule.averages BiasCorrectedAverages; Optax), else v, m
+        d  = rule.denominator(v̂ − m̂²  or  v̂)    sqrt(·) + eps (torch), sqrt(· + eps) (Keras, Optax)
         without momentum:  θ ← θ − lr·g/d
-        with momentum μ:   b ← μ·b + g/d,     θ ← θ − lr·b   (torch: lr outside the buffer)
-                           b ← μ·b + lr·g/d,  θ ← θ − b      (lr_in_momentum_buffer=True; Keras, Optax)
+        with momentum μ:   b ← μ·b + g/d,     θ ← θ − lr·b   (rule.momentum LrOutsideBuffer; torch)
+                           b ← μ·b + lr·g/d,  θ ← θ − b      (rule.momentum LrInsideBuffer; Keras, Optax)
         nesterov (Optax):  the applied update is lr·g/d + μ·b (with the new b)
-
-    The two momentum forms agree while lr is constant; under a schedule torch rescales the whole
-    buffer by the current lr, whereas Keras and Optax keep each step's lr baked in.
 
     Args:
         params: parameters or parameter groups.
@@ -51,12 +39,9 @@ class RMSprop(AdaptiveOptimizer):
         momentum: momentum factor (≥ 0); 0 disables the buffer.
         centered: normalise by the estimated variance ``v − m²`` instead of ``v``.
         maximize: ascend the objective instead of descending it.
-        eps_in_sqrt: add ``eps`` inside the square root.
-        lr_in_momentum_buffer: accumulate ``lr·g/d`` in the momentum buffer (Keras, Optax).
         nesterov: Nesterov form of the momentum (Optax).
-        bias_correction: divide the averages by ``1 − αᵗ`` (Optax).
-        initial_scale: starting value of v (≥ 0; Optax).
-        decoupled_weight_decay: Keras-style decay of θ instead of L2 on the gradient.
+        rule: the framework's links (weight decay, averages, denominator, momentum); torch's by
+            default, the others' in :mod:`optadvisor.optimizers.frameworks`.
 
     Warning:
         α sets the memory: the average forgets with a time constant of about ``1/(1 − α)`` steps and
@@ -66,6 +51,7 @@ class RMSprop(AdaptiveOptimizer):
     """
 
     method: ClassVar[str] = "rmsprop"
+    rule: RMSpropRule
 
     def __init__(  # noqa: PLR0917 - torch.optim's positional signature
         self,
@@ -78,19 +64,16 @@ class RMSprop(AdaptiveOptimizer):
         centered: bool = False,
         *,
         maximize: bool = False,
-        eps_in_sqrt: bool = False,
-        lr_in_momentum_buffer: bool = False,
         nesterov: bool = False,
-        bias_correction: bool = False,
-        initial_scale: float = 0.0,
-        decoupled_weight_decay: bool = False,
+        rule: RMSpropRule | None = None,
     ) -> None:
+        rule = rule or RMSpropRule()
         check_non_negative("learning rate", lr)
         check_non_negative("epsilon value", eps)
         check_non_negative("momentum value", momentum)
         check_non_negative("weight_decay value", weight_decay)
         check_unit_interval("alpha value", alpha, include_one=False)
-        check_non_negative("initial_scale value", initial_scale)
+        check_non_negative("initial_scale value", rule.averages.initial_scale)
         defaults = {
             "lr": lr,
             "alpha": alpha,
@@ -99,21 +82,16 @@ class RMSprop(AdaptiveOptimizer):
             "momentum": momentum,
             "centered": centered,
             "maximize": maximize,
-            "eps_in_sqrt": eps_in_sqrt,
-            "lr_in_momentum_buffer": lr_in_momentum_buffer,
             "nesterov": nesterov,
-            "bias_correction": bias_correction,
-            "initial_scale": initial_scale,
-            "decoupled_weight_decay": decoupled_weight_decay,
         }
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, rule)
 
     def _state_of(self, param: Tensor, group: ParamGroup) -> dict[str, Any]:
         state: dict[str, Any] = self.state[param]
         if not state:
             state["step"] = 0
             state["square_avg"] = torch.full_like(
-                param, group["initial_scale"], memory_format=torch.preserve_format
+                param, self.rule.averages.initial_scale, memory_format=torch.preserve_format
             )
             if group["momentum"] > 0:
                 state["momentum_buffer"] = torch.zeros_like(param, memory_format=torch.preserve_format)
@@ -128,59 +106,59 @@ class RMSprop(AdaptiveOptimizer):
         steps = advance_steps(states)
         alpha: float = group["alpha"]
         lr: float = group["lr"]
+        eps: float = group["eps"]
         momentum: float = group["momentum"]
         centered: bool = group["centered"]
-        into_buffer, outside_buffer = (lr, 1.0) if group["lr_in_momentum_buffer"] else (1.0, lr)
+        decay, averages, denominator = self.rule.decay, self.rule.averages, self.rule.denominator
         columns = [params, grads, [s["square_avg"] for s in states]]
         if centered:
             columns.append([s["grad_avg"] for s in states])
         if momentum > 0:
             columns.append([s["momentum_buffer"] for s in states])
-        spare = centered and group["bias_correction"]
-        scratch = 1 + spare + needs_gradient_scratch(group)
+        spare = averages.needs_spare(centered)
+        scratch = 1 + spare + decay.needs_scratch(group)
         for chunk in self._scratch.chunks(columns, scratch=scratch):
             chunk_params, square_avgs = chunk.columns[0], chunk.columns[2]
             grad_avgs = chunk.columns[3] if centered else None
-            rule_grads = prepare_gradients(group, chunk)
+            rule_grads = decay.gradients(group, chunk)
             torch._foreach_mul_(square_avgs, alpha)
             torch._foreach_addcmul_(square_avgs, rule_grads, rule_grads, value=1 - alpha)
             if grad_avgs is not None:
                 torch._foreach_lerp_(grad_avgs, rule_grads, 1 - alpha)
-            denominators = _denominators(
+            out = chunk.scratch[0]
+            variances = averages.variances(
                 square_avgs,
                 grad_avgs,
                 chunk.per_piece(steps),
-                group,
-                out=chunk.scratch[0],
+                alpha,
+                out=out,
                 spare=chunk.scratch[1] if spare else [],
             )
+            update = Update(rule_grads, denominator(variances, eps, out))  # out= may be the input itself
             if momentum <= 0:
-                torch._foreach_addcdiv_(chunk_params, rule_grads, denominators, value=-lr)
+                update.add_to(chunk_params, -lr)
                 continue
             buffers = chunk.columns[-1]
             torch._foreach_mul_(buffers, momentum)
-            torch._foreach_addcdiv_(buffers, rule_grads, denominators, value=into_buffer)
-            if group["nesterov"]:
-                torch._foreach_addcdiv_(
-                    chunk_params, rule_grads, denominators, value=-outside_buffer * into_buffer
-                )
-                torch._foreach_add_(chunk_params, buffers, alpha=-outside_buffer * momentum)
-            else:
-                torch._foreach_add_(chunk_params, buffers, alpha=-outside_buffer)
+            self.rule.momentum.accumulate(buffers, update, lr, 1.0)
+            self.rule.momentum.apply(
+                chunk_params, buffers, update, lr, momentum=momentum, nesterov=group["nesterov"]
+            )
 
     def effective_step_size(self, param: Tensor) -> Tensor:
         group = self.param_group_of(param)
-        square_avg = self._state_or(param, "square_avg", group["initial_scale"])
+        square_avg = self._state_or(param, "square_avg", self.rule.averages.initial_scale)
         grad_avg = self._state_or(param, "grad_avg", 0.0) if group["centered"] else None
-        next_step = self._completed_steps(param) + 1
-        denominator = _denominators(
+        out = [torch.empty_like(square_avg)]
+        variances = self.rule.averages.variances(
             [square_avg],
             None if grad_avg is None else [grad_avg],
-            [next_step],
-            group,
-            out=[torch.empty_like(square_avg)],
+            [self._completed_steps(param) + 1],
+            group["alpha"],
+            out=out,
             spare=[torch.empty_like(square_avg)],
-        )[0]
+        )
+        denominator = self.rule.denominator(variances, group["eps"], out)[0]
         return denominator.reciprocal_().mul_(group["lr"])
 
     def state_trace(self, param: Tensor) -> dict[str, Tensor]:
@@ -193,41 +171,5 @@ class RMSprop(AdaptiveOptimizer):
         state = self.state.get(param)
         if state:
             return copy_state(state, names)
-        initial = {"square_avg": group["initial_scale"], "grad_avg": 0.0, "momentum_buffer": 0.0}
+        initial = {"square_avg": self.rule.averages.initial_scale, "grad_avg": 0.0, "momentum_buffer": 0.0}
         return {name: self._state_or(param, name, initial[name]) for name in names}
-
-
-def _denominators(
-    square_avgs: TensorList,
-    grad_avgs: TensorList | None,
-    steps: Sequence[int],
-    group: ParamGroup,
-    *,
-    out: TensorList,
-    spare: TensorList,
-) -> TensorList:
-    """``d`` of the update for each tensor, from the (possibly bias-corrected) averages, into ``out``.
-
-    ``spare`` holds the bias-corrected ``m̂`` when centered with bias correction (else unused, may be empty).
-    """
-    eps: float = group["eps"]
-    variances = square_avgs
-    if group["bias_correction"]:
-        corrections = [1 - group["alpha"] ** step for step in steps]
-        for target, square_avg, correction in zip(out, square_avgs, corrections, strict=True):
-            torch.div(square_avg, correction, out=target)
-        if grad_avgs is not None:
-            for target, grad_avg, correction in zip(spare, grad_avgs, corrections, strict=True):
-                torch.div(grad_avg, correction, out=target)
-            torch._foreach_addcmul_(out, spare, spare, value=-1)
-        variances = out
-    elif grad_avgs is not None:
-        for target, square_avg, grad_avg in zip(out, square_avgs, grad_avgs, strict=True):
-            torch.addcmul(square_avg, grad_avg, grad_avg, value=-1, out=target)
-        variances = out
-    # out= may be the input itself (an elementwise op then works in place).
-    if group["eps_in_sqrt"]:
-        torch._foreach_sqrt_(into(out, torch.add, variances, eps))
-    else:
-        torch._foreach_add_(into(out, torch.sqrt, variances), eps)
-    return out

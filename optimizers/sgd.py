@@ -8,14 +8,8 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from optadvisor.optimizers.base import (
-    AdaptiveOptimizer,
-    ParamGroup,
-    TensorList,
-    advance_steps,
-    needs_gradient_scratch,
-    prepare_gradients,
-)
+from optadvisor.optimizers.base import AdaptiveOptimizer, ParamGroup, advance_steps
+from optadvisor.optimizers.semantics import SGDRule, TensorList, Update
 from optadvisor.optimizers.validation import check_non_negative
 
 
@@ -25,12 +19,12 @@ class SGD(AdaptiveOptimizer):
     For each step with gradient ``g``::
 
         g  ← −g                                   if maximize
-        g  ← g + weight_decay·θ                   (coupled L2; torch)
-        θ  ← θ·(1 − lr·weight_decay)              (decoupled_weight_decay=True; Keras)
+        g  ← g + weight_decay·θ                   (rule.decay CoupledDecay; torch)
+        θ  ← θ·(1 − lr·weight_decay)              (rule.decay DecoupledDecay; Keras)
         without momentum:  θ ← θ − lr·g
         with momentum μ:   b ← g on the first step, else b ← μ·b + (1 − dampening)·g
                            θ ← θ − lr·b,  or θ ← θ − lr·(g + μ·b) with nesterov
-        lr_in_momentum_buffer=True (Keras): b ← μ·b + lr·g (b₀ = 0) and θ ← θ − b,
+        rule.momentum LrInsideBuffer (Keras): b ← μ·b + lr·g (b₀ = 0) and θ ← θ − b,
                            or θ ← θ − (lr·g + μ·b) with nesterov
 
     Args:
@@ -41,8 +35,8 @@ class SGD(AdaptiveOptimizer):
         weight_decay: weight decay (≥ 0); coupled L2 unless ``decoupled_weight_decay``.
         nesterov: Nesterov momentum (requires momentum > 0 and no dampening).
         maximize: ascend the objective instead of descending it.
-        lr_in_momentum_buffer: accumulate ``lr·g`` in the buffer (Keras).
-        decoupled_weight_decay: Keras-style decay of θ instead of L2 on the gradient.
+        rule: the framework's links (weight decay, placement of lr in the momentum); torch's by
+            default, the others' in :mod:`optadvisor.optimizers.frameworks`.
 
     Warning:
         One learning rate for every coordinate: the usable lr is bounded by the sharpest direction
@@ -50,6 +44,7 @@ class SGD(AdaptiveOptimizer):
     """
 
     method: ClassVar[str] = "sgd"
+    rule: SGDRule
 
     def __init__(  # noqa: PLR0917 - torch.optim's positional signature
         self,
@@ -61,8 +56,7 @@ class SGD(AdaptiveOptimizer):
         nesterov: bool = False,
         *,
         maximize: bool = False,
-        lr_in_momentum_buffer: bool = False,
-        decoupled_weight_decay: bool = False,
+        rule: SGDRule | None = None,
     ) -> None:
         check_non_negative("learning rate", lr)
         check_non_negative("momentum value", momentum)
@@ -76,17 +70,15 @@ class SGD(AdaptiveOptimizer):
             "weight_decay": weight_decay,
             "nesterov": nesterov,
             "maximize": maximize,
-            "lr_in_momentum_buffer": lr_in_momentum_buffer,
-            "decoupled_weight_decay": decoupled_weight_decay,
         }
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, rule or SGDRule())
 
     def _update_group(self, group: ParamGroup, params: list[Tensor], grads: list[Tensor]) -> None:
         states = [self.state[p] for p in params]
         advance_steps(states)
         lr: float = group["lr"]
         momentum: float = group["momentum"]
-        into_buffer, outside_buffer = (lr, 1.0) if group["lr_in_momentum_buffer"] else (1.0, lr)
+        decay, placement = self.rule.decay, self.rule.momentum
         columns = [params, grads]
         starting = [momentum != 0 and "momentum_buffer" not in s for s in states]
         if momentum != 0:
@@ -94,9 +86,9 @@ class SGD(AdaptiveOptimizer):
                 if new:
                     state["momentum_buffer"] = torch.empty_like(param, memory_format=torch.preserve_format)
             columns.append([s["momentum_buffer"] for s in states])
-        for chunk in self._scratch.chunks(columns, scratch=needs_gradient_scratch(group)):
+        for chunk in self._scratch.chunks(columns, scratch=decay.needs_scratch(group)):
             chunk_params = chunk.columns[0]
-            rule_grads = prepare_gradients(group, chunk)
+            rule_grads = decay.gradients(group, chunk)
             if momentum == 0:
                 torch._foreach_add_(chunk_params, rule_grads, alpha=-lr)
                 continue
@@ -105,21 +97,17 @@ class SGD(AdaptiveOptimizer):
             kept_grads: TensorList
             if any(first):
                 # The first buffer is the gradient itself (lr·g in Keras' form), without dampening.
-                fresh_buffers = _selected(buffers, first)
-                torch._foreach_copy_(fresh_buffers, _selected(rule_grads, first))
-                torch._foreach_mul_(fresh_buffers, into_buffer)
+                placement.start(_selected(buffers, first), Update(_selected(rule_grads, first)), lr)
                 kept = [not flag for flag in first]
                 kept_buffers, kept_grads = _selected(buffers, kept), _selected(rule_grads, kept)
             else:
                 kept_buffers, kept_grads = buffers, rule_grads
             if kept_buffers:
                 torch._foreach_mul_(kept_buffers, momentum)
-                torch._foreach_add_(kept_buffers, kept_grads, alpha=into_buffer * (1 - group["dampening"]))
-            if group["nesterov"]:
-                torch._foreach_add_(chunk_params, rule_grads, alpha=-outside_buffer * into_buffer)
-                torch._foreach_add_(chunk_params, buffers, alpha=-outside_buffer * momentum)
-            else:
-                torch._foreach_add_(chunk_params, buffers, alpha=-outside_buffer)
+                placement.accumulate(kept_buffers, Update(kept_grads), lr, 1 - group["dampening"])
+            placement.apply(
+                chunk_params, buffers, Update(rule_grads), lr, momentum=momentum, nesterov=group["nesterov"]
+            )
 
     def effective_step_size(self, param: Tensor) -> Tensor:
         return torch.full_like(param, self.param_group_of(param)["lr"])

@@ -12,7 +12,6 @@ from fastapi import FastAPI
 
 from optadvisor import rules
 from optadvisor.profiler import Limits
-from optadvisor.service.allocator import keep_freed_memory
 from optadvisor.service.answer_cache import AnswerCache
 from optadvisor.service.auth import ApiKeyMiddleware
 from optadvisor.service.compute import BodyBudget, ComputePool
@@ -35,7 +34,6 @@ from optadvisor.service.routes import (
     ruleset,
     studies,
 )
-from optadvisor.service.schemas import ProfileRequest, RecommendationBody, ReplayRequest
 from optadvisor.service.settings import Settings
 from optadvisor.service.storage.database import migrate, open_engine
 from optadvisor.service.storage.store import Store
@@ -86,7 +84,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log_writer = configure_logging(settings.log_format, settings.log_level)
-        keep_freed_memory(settings.malloc_keep_freed_bytes)
         # An invalid rule file raises RuleSetError here, which stops start-up with its message.
         loaded = rules.load_ruleset(settings.rules)
         limits = Limits(max_elements=settings.max_elements, max_groups=settings.max_groups)
@@ -149,11 +146,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
 
-    for module in (profiles, recommendations, studies, replays, catalogue, ruleset, probes):
-        app.include_router(module.router)
+    routers = [
+        module.router for module in (profiles, recommendations, studies, replays, catalogue, ruleset, probes)
+    ]
+    for router in routers:
+        app.include_router(router)
 
     install_error_handlers(app)
-    install_openapi(app, [ProfileRequest, RecommendationBody, ReplayRequest])
+    install_openapi(app, routers)
     install_docs(app)
     # Added innermost first: the request id exists before the key check or the body guard refuse anything,
     # and a request without a valid key is refused before its body is read.

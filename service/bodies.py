@@ -247,6 +247,10 @@ async def _multipart_form(request: Request, max_form_fields: int, max_upload_byt
                 max_fields=max_form_fields,
                 max_part_size=MAX_FORM_PART_BYTES,
             )
+            # Starlette internals: `spool_max_size` is a class attribute of MultiPartParser, set per
+            # instance here, because Starlette (1.10) offers no public setting for it: neither
+            # `Request.form()` nor the parser's constructor takes it (they take max_files, max_fields and
+            # max_part_size only). Keep this only until Starlette offers one.
             parser.spool_max_size = max_upload_bytes
             return await parser.parse()
     except MultiPartException as error:

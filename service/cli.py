@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -99,6 +100,7 @@ def serve(
         prefix = Settings.model_config.get("env_prefix", "")
         problems = (f"{prefix}{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())
         _fail(f"invalid settings: {'; '.join(problems)}")
+    _restart_with_malloc_settings(settings.malloc_keep_freed_bytes)
     try:
         load_ruleset(settings.rules)  # fail here in one line rather than in start-up's traceback
     except RuleSetError as error:
@@ -117,6 +119,19 @@ def serve(
     )
 
     uvicorn.run(create_app(settings), **supervisor.uvicorn_options(settings, host, port))
+
+
+def _restart_with_malloc_settings(keep_freed_bytes: int) -> None:
+    """Re-execute this command (same process id, same arguments) with glibc's MALLOC_* variables set for
+    `keep_freed_bytes`, unless the environment already has them: glibc reads them only at start-up, and
+    worker processes inherit them."""
+    from optadvisor.service.allocator import malloc_environment
+
+    environment = malloc_environment(keep_freed_bytes, os.environ)
+    if environment is not None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], environment)
 
 
 def _figure_meanings(client: OptadvisorClient) -> dict[str, str]:

@@ -1,8 +1,6 @@
-"""Request examples shown in /docs, and the multipart form schemas (which pydantic cannot describe)."""
+"""Request examples shown in /docs: the request models (`service.schemas`) carry them into the schema."""
 
 from typing import Any
-
-from optadvisor.service.schemas import MAX_TRAINING_STEPS
 
 _DENSE_SAMPLE: dict[str, Any] = {
     "format": "dense",
@@ -45,61 +43,11 @@ REPLAY_EXAMPLE: dict[str, Any] = {
     "trace_coordinates": {"fc.weight": [0, 2]},
 }
 
-_GRADIENT_FILE = {
-    "type": "string",
-    "format": "binary",
-    "description": ".npy (one group, named after the file), .npz (one group per array) or .safetensors "
-    "(one group per tensor); arrays shaped [T, ...].",
+OUTCOME_EXAMPLE: dict[str, Any] = {
+    "plan_index": 0,
+    "metric": 0.231,
+    "metric_name": "val_loss",
+    "lower_is_better": True,
+    "steps": 20000,
+    "tracker": {"kind": "mlflow", "run": "runs:/0a1b2c3d/model"},
 }
-
-PROFILE_FORM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["gradients"],
-    "properties": {
-        "gradients": _GRADIENT_FILE,
-        "training_steps": {"type": "integer", "minimum": 1, "maximum": MAX_TRAINING_STEPS},
-        "framework": {"type": "string", "enum": ["torch", "keras", "optax"], "default": "torch"},
-    },
-}
-
-PROFILE_QUERY_PARAMETERS: list[dict[str, Any]] = [
-    {
-        "name": "filename",
-        "in": "query",
-        "required": False,
-        "description": "Only with an application/octet-stream body, where it is required: the file's "
-        "name, whose extension (.npy, .npz, .safetensors) gives the format and, for .npy, whose stem names "
-        "the group.",
-        "schema": {"type": "string", "minLength": 1},
-    },
-    {
-        "name": "training_steps",
-        "in": "query",
-        "required": False,
-        "description": "Only with an application/octet-stream body: the planned training length.",
-        "schema": PROFILE_FORM_SCHEMA["properties"]["training_steps"],
-    },
-    {
-        "name": "framework",
-        "in": "query",
-        "required": False,
-        "description": "Only with an application/octet-stream body: the semantics replays follow.",
-        "schema": PROFILE_FORM_SCHEMA["properties"]["framework"],
-    },
-]
-
-RECOMMENDATION_FORM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["gradients"],
-    "properties": {
-        # A JSON part (see RECOMMENDATION_FORM_ENCODING): declared as the object it carries, so that clients
-        # and fuzzers know it must hold a JSON document, not any string.
-        "request": {
-            "$ref": "#/components/schemas/RecommendationBody",
-            "description": "The JSON request body (without `gradients`), as the text of this form field.",
-        },
-        "gradients": _GRADIENT_FILE,
-    },
-}
-
-RECOMMENDATION_FORM_ENCODING: dict[str, Any] = {"request": {"contentType": "application/json"}}

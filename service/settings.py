@@ -127,7 +127,9 @@ class Settings(BaseSettings):
         le=2**31 - 1,
         description="glibc only: freed heap memory kept for reuse instead of returned to the OS, so large "
         "uploads do not page-fault on every chunk (RSS may stay this much above its low point); 0 leaves "
-        "the allocator's defaults.",
+        "the allocator's defaults. Applied as glibc's MALLOC_TRIM_THRESHOLD_ (and MALLOC_MMAP_THRESHOLD_) "
+        "by `optadvisor serve`, which restarts itself with them; an app run by another server command "
+        "needs them in that process's environment.",
     )
 
     database_url: str = Field(

@@ -5,11 +5,10 @@ from fastapi import Request, Response
 from optadvisor.profiler import ProfileReport
 from optadvisor.service.bodies import read_body
 from optadvisor.service.dependencies import ServicesDep
-from optadvisor.service.examples import PROFILE_EXAMPLE, PROFILE_FORM_SCHEMA, PROFILE_QUERY_PARAMETERS
 from optadvisor.service.jobs import profile_job
-from optadvisor.service.openapi import json_request_body, problem_responses
+from optadvisor.service.openapi import problem_responses, request_body
 from optadvisor.service.routes import api_router
-from optadvisor.service.schemas import ProfileRequest
+from optadvisor.service.schemas import ProfileQuery, ProfileRequest, ProfileUpload
 
 router = api_router("profiles")
 
@@ -22,14 +21,12 @@ router = api_router("profiles")
     "field `gradients` and the other fields as form fields; or the file itself as an "
     "application/octet-stream body with `filename` (which gives its format and group name) and the other "
     "fields as query parameters, the fastest way to send a large file.",
-    response_model=None,
+    response_model=ProfileReport,
     responses={
-        200: {"model": ProfileReport, "description": "The profile."},
+        200: {"description": "The profile."},
         **problem_responses(400, 401, 408, 413, 415, 422, 503),
     },
-    openapi_extra=json_request_body(
-        ProfileRequest, PROFILE_EXAMPLE, multipart=PROFILE_FORM_SCHEMA, raw_upload=PROFILE_QUERY_PARAMETERS
-    ),
+    openapi_extra=request_body(ProfileRequest, form=ProfileUpload, query=ProfileQuery),
 )
 async def create_profile(request: Request, services: ServicesDep) -> Response:
     # The body is received first, holding no compute place: a slow sender delays only itself.

@@ -2,18 +2,12 @@
 
 from fastapi import Request, Response
 
-from optadvisor.rules import Recommendation
 from optadvisor.service.bodies import JsonBody, parse_json, read_body
 from optadvisor.service.dependencies import Services, ServicesDep, owner
-from optadvisor.service.examples import (
-    RECOMMENDATION_EXAMPLE,
-    RECOMMENDATION_FORM_ENCODING,
-    RECOMMENDATION_FORM_SCHEMA,
-)
 from optadvisor.service.jobs import declared_recommendation, recommendation_job
-from optadvisor.service.openapi import json_request_body, problem_responses
+from optadvisor.service.openapi import problem_responses, request_body
 from optadvisor.service.routes import api_router
-from optadvisor.service.schemas import RecommendationBody
+from optadvisor.service.schemas import RecommendationBody, RecommendationUpload, StudyAnswer
 from optadvisor.service.studies import Advice
 
 router = api_router("recommendations")
@@ -30,21 +24,15 @@ INLINE_BODY_BYTES = 64 * 1024
     description="Method, hyperparameters in the framework's own names, ready configs for torch, Keras and "
     "Optax, rationale with the numbers, ranked alternatives and a tuning plan. `{}` is a valid body. "
     "Gradient files go in a multipart form: the JSON in field `request`, the file in field `gradients`.",
-    response_model=None,
+    response_model=StudyAnswer,
     responses={
         200: {
-            "model": Recommendation,
             "description": "The recommendation, stored as a study: `id` and `links` (self, outcomes, next, "
             "report) come first.",
         },
         **problem_responses(400, 401, 408, 413, 415, 422, 503),
     },
-    openapi_extra=json_request_body(
-        RecommendationBody,
-        RECOMMENDATION_EXAMPLE,
-        multipart=RECOMMENDATION_FORM_SCHEMA,
-        multipart_encoding=RECOMMENDATION_FORM_ENCODING,
-    ),
+    openapi_extra=request_body(RecommendationBody, form=RecommendationUpload),
 )
 async def create_recommendation(request: Request, services: ServicesDep) -> Response:
     # Every body is received before it asks for a compute place, so a slow sender delays only itself.

@@ -5,9 +5,8 @@ from fastapi import Request, Response
 from optadvisor.profiler import ReplayReport
 from optadvisor.service.bodies import JsonBody, read_body
 from optadvisor.service.dependencies import ServicesDep
-from optadvisor.service.examples import REPLAY_EXAMPLE
 from optadvisor.service.jobs import replay_job
-from optadvisor.service.openapi import json_request_body, problem_responses
+from optadvisor.service.openapi import problem_responses, request_body
 from optadvisor.service.routes import api_router
 from optadvisor.service.schemas import ReplayRequest
 
@@ -19,12 +18,12 @@ router = api_router("replays")
     summary="Replay gradients through optimizers",
     description="Trajectories of the effective step size and update RMS for each run and, for "
     "the coordinates in `trace_coordinates`, the optimizer's internal state step by step.",
-    response_model=None,
+    response_model=ReplayReport,
     responses={
-        200: {"model": ReplayReport, "description": "The replay."},
+        200: {"description": "The replay."},
         **problem_responses(400, 401, 408, 413, 415, 422, 503),
     },
-    openapi_extra=json_request_body(ReplayRequest, REPLAY_EXAMPLE),
+    openapi_extra=request_body(ReplayRequest),
 )
 async def create_replay(request: Request, services: ServicesDep) -> Response:
     body = await read_body(request, services.settings, multipart=False)

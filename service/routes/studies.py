@@ -8,14 +8,15 @@ from typing import Annotated, Any
 import anyio.to_thread
 from fastapi import Header, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel
 
 from optadvisor.rules.ask_tell import NextStep
 from optadvisor.service.bodies import JsonBody, parse_json, read_body, validate
 from optadvisor.service.dependencies import ServicesDep, owner
-from optadvisor.service.openapi import json_request_body, problem_responses
+from optadvisor.service.openapi import problem_responses, request_body
 from optadvisor.service.report import REPORT_HEADERS, render
 from optadvisor.service.routes import api_router
-from optadvisor.service.schemas import OutcomeBody
+from optadvisor.service.schemas import OutcomeBody, StoredOutcome, StudyDocument, StudyPage
 
 router = api_router("studies")
 
@@ -31,18 +32,18 @@ IdempotencyKey = Annotated[
         description="A client-chosen key: a report retried with the same key is stored once.",
     ),
 ]
-OUTCOME_EXAMPLE: dict[str, Any] = {
-    "plan_index": 0,
-    "metric": 0.231,
-    "metric_name": "val_loss",
-    "lower_is_better": True,
-    "steps": 20000,
-    "tracker": {"kind": "mlflow", "run": "runs:/0a1b2c3d/model"},
-}
 
 
 def _json(document: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(json.dumps(document), status_code=status, media_type="application/json", headers=headers)
+
+
+def _checked(model: type[BaseModel], document: dict[str, Any]) -> dict[str, Any]:
+    """`document`, once it has been validated against the route's response model (a mismatch is a bug: 500).
+
+    The document itself is sent, not the model's dump, so that the bytes stay what the store gave."""
+    model.model_validate(document)
+    return document
 
 
 @router.get(
@@ -50,6 +51,7 @@ def _json(document: Any, status: int = 200, headers: dict[str, str] | None = Non
     summary="List your studies",
     description="The caller's studies (with API keys: those made with the same key), newest first, "
     "`limit` at a time; pass `next_cursor` back as `cursor` for the next page.",
+    response_model=StudyPage,
     responses=problem_responses(401, 422, 503),
 )
 async def list_studies(
@@ -58,19 +60,23 @@ async def list_studies(
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    page = await anyio.to_thread.run_sync(services.studies.listing, owner(request), limit, cursor)
-    return _json(page)
+    def read() -> dict[str, Any]:
+        return _checked(StudyPage, services.studies.listing(owner(request), limit, cursor))
+
+    return _json(await anyio.to_thread.run_sync(read))
 
 
 @router.get(
     "/recommendations/{study_id}",
     summary="One study",
     description="The stored answer, the request's profile and measured figures, and every outcome reported.",
+    response_model=StudyDocument,
     responses=problem_responses(401, 404, 422, 503),
 )
 async def get_study(request: Request, services: ServicesDep, study_id: StudyId) -> Response:
     def read() -> dict[str, Any]:
-        return services.studies.document(*services.studies.with_outcomes(study_id, owner(request)))
+        document = services.studies.document(*services.studies.with_outcomes(study_id, owner(request)))
+        return _checked(StudyDocument, document)
 
     return _json(await anyio.to_thread.run_sync(read))
 
@@ -96,13 +102,13 @@ async def delete_study(request: Request, services: ServicesDep, study_id: StudyI
     "its final `metric` or that it `diverged`. 201 with the outcome's id; a retry with the same "
     "`Idempotency-Key` is stored once and answered 200 with the stored outcome.",
     status_code=201,
-    response_model=None,
+    response_model=StoredOutcome,
     responses={
         201: {"description": "Stored."},
-        200: {"description": "Already stored under this Idempotency-Key."},
+        200: {"model": StoredOutcome, "description": "Already stored under this Idempotency-Key."},
         **problem_responses(400, 401, 404, 413, 415, 422, 503),
     },
-    openapi_extra=json_request_body(OutcomeBody, OUTCOME_EXAMPLE),
+    openapi_extra=request_body(OutcomeBody),
 )
 async def report_outcome(
     request: Request, services: ServicesDep, study_id: StudyId, idempotency_key: IdempotencyKey = None
@@ -113,7 +119,8 @@ async def report_outcome(
 
     def store() -> tuple[dict[str, Any], bool]:
         study = services.studies.find(study_id, owner(request))
-        return services.studies.add_outcome(study, outcome, idempotency_key)
+        document, created = services.studies.add_outcome(study, outcome, idempotency_key)
+        return _checked(StoredOutcome, document), created
 
     document, created = await anyio.to_thread.run_sync(store)
     headers = {"Location": f"/v1/recommendations/{study_id}/outcomes/{document['id']}"}

@@ -73,3 +73,10 @@ def test_capture_overhead_smoke_reports_both_models() -> None:
         for figure in ("sampled_only_overhead_ratio", "one_pass_overhead_ratio"):
             low, high = model[f"{figure}_range"]
             assert low <= model[figure] <= high
+
+
+def test_log_writer_smoke_reports_each_mode_against_no_log() -> None:
+    lines = _run("benchmarks/log_writer.py", "--smoke").splitlines()
+    modes = {line.split()[0]: line for line in lines}
+    assert set(modes) == {"none", "batched", "queue_listener"}
+    assert "ratio to none 1.000" in modes["none"]
