@@ -15,16 +15,11 @@ from optadvisor.profiler.replay_engine import MAX_REPLAY_STEPS, RunSpec, replay_
 from optadvisor.profiler.report import GroupProfile, ProfileReport
 from optadvisor.profiler.runs import ReplayRun, hyperparameter, resolve_run
 from optadvisor.profiler.sample import GradientSample
+from optadvisor.profiler.thresholds import DEFAULT_TRAINING_STEPS
 
-DEFAULT_TRAINING_STEPS = 100_000
 REPLAY_COORDINATES_PER_GROUP = 4096
 REPLAY_COORDINATES_TOTAL = 16384
 REPLAY_COORDINATES_MINIMUM = 64
-
-_DECAY_NAME = {"torch": "alpha", "keras": "rho", "optax": "decay"}
-_RHO_NAME = {"torch": "rho", "keras": "rho", "optax": "rho"}
-_EPS_NAME = {"torch": "eps", "keras": "epsilon", "optax": "eps"}
-_LR_NAME = {"torch": "lr", "keras": "learning_rate", "optax": "learning_rate"}
 
 
 def profile(
@@ -121,10 +116,10 @@ def _decay_settings(resolved: Mapping[str, tuple[ReplayRun, Mapping[str, Any]]])
     rmsprop, rmsprop_values = resolved["rmsprop"]
     adadelta, adadelta_values = resolved["adadelta"]
     return DecaySettings(
-        rmsprop_alpha=hyperparameter(rmsprop, rmsprop_values, _DECAY_NAME),
-        adadelta_rho=hyperparameter(adadelta, adadelta_values, _RHO_NAME),
-        adadelta_eps=hyperparameter(adadelta, adadelta_values, _EPS_NAME),
-        adadelta_lr=abs(hyperparameter(adadelta, adadelta_values, _LR_NAME)),
+        rmsprop_alpha=hyperparameter(rmsprop, rmsprop_values, "alpha"),
+        adadelta_rho=hyperparameter(adadelta, adadelta_values, "rho"),
+        adadelta_eps=hyperparameter(adadelta, adadelta_values, "eps"),
+        adadelta_lr=abs(hyperparameter(adadelta, adadelta_values, "lr")),
     )
 
 

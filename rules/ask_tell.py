@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from optadvisor.optimizers.catalogue.names import Framework, Method
 from optadvisor.rules.canonical import Setting, torch_defaults
 from optadvisor.rules.engine import Situation, describe_point, situation
 from optadvisor.rules.evidence import Evidence, Matrix, greedy_plan, objective_of
@@ -32,7 +33,7 @@ from optadvisor.rules.features import MeasuredProfile
 from optadvisor.rules.frameworks import flatten, framework_kwargs
 from optadvisor.rules.grid import ConfigPoint, grid
 from optadvisor.rules.recommendation import Kwarg, TuningRun
-from optadvisor.rules.request import Framework, Method, RecommendationRequest
+from optadvisor.rules.request import RecommendationRequest
 from optadvisor.rules.ruleset import RuleSet
 
 # A method whose best run is this share of the best metric's magnitude behind the best run has lost.
