@@ -22,7 +22,7 @@ REPLAY_COORDINATES_TOTAL = 16384
 REPLAY_COORDINATES_MINIMUM = 64
 
 
-def profile(
+def profile(  # noqa: PLR0913  public entry point: keyword-only options with defaults
     samples: Mapping[str, GradientSample],
     *,
     training_steps: int | None = None,

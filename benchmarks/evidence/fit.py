@@ -211,7 +211,7 @@ def packaged_rules() -> dict[str, Any]:
     return dict(yaml.safe_load(resources.files("optadvisor.rules").joinpath("default.yaml").read_text()))
 
 
-def advise(
+def advise(  # noqa: PLR0913  keyword-only cell options, named at every call
     ruleset: RuleSet,
     measurements: Measurements,
     task: TaskOutcomes,
