@@ -102,31 +102,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings=settings,
             job_limits=JobLimits(gradients=limits, max_json_depth=settings.max_json_depth),
             ruleset=loaded,
-            pool=ComputePool(
-                workers=settings.compute_workers,
-                queue=settings.compute_queue,
-                queue_timeout=settings.compute_queue_timeout,
-                memory_bytes=settings.compute_memory_bytes,
-                max_work=settings.max_compute_work,
-                compute_timeout=settings.compute_timeout,
-                retry_after_seconds=settings.retry_after_seconds,
-                metrics=metrics,
-            ),
+            pool=_compute_pool(settings, metrics),
             declared_answers=AnswerCache(DECLARED_ANSWER_CACHE_BYTES),
             metrics=metrics,
             studies=book,
         )
         upkeep = asyncio.create_task(_upkeep(services))
         log_writer.start()
-        # Everything loaded so far (torch, numpy, the rules, SQLAlchemy) lives as long as the process: out
-        # of the collector's sight, a full collection no longer walks it. Requests that wait for their
-        # commit outlive a young collection, so full collections come often; walking the start-up heap
-        # each time stalled every request for about 100 ms (p99 of the throughput benchmark). Young
-        # collections come every 20,000 allocations instead of 700: a declared request allocates a few
-        # hundred objects, nearly all freed by reference counting (+4-5% declared throughput, measured).
-        gc.freeze()
-        thresholds = gc.get_threshold()
-        gc.set_threshold(YOUNG_COLLECTION_ALLOCATIONS, *thresholds[1:])
+        thresholds = _tune_collector()
         try:
             yield
         finally:
@@ -149,12 +132,50 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
 
+    _install_routes(app)
+    _install_middleware(app, settings, metrics, links)
+    return app
+
+
+def _install_routes(app: FastAPI) -> None:
+    """The routers, the problem+json error handlers, the OpenAPI document and the docs page."""
     for module in (profiles, recommendations, studies, replays, catalogue, ruleset, probes):
         app.include_router(module.router)
-
     install_error_handlers(app)
     install_openapi(app, [ProfileRequest, RecommendationBody, ReplayRequest])
     install_docs(app)
+
+
+def _compute_pool(settings: Settings, metrics: Metrics) -> ComputePool:
+    return ComputePool(
+        workers=settings.compute_workers,
+        queue=settings.compute_queue,
+        queue_timeout=settings.compute_queue_timeout,
+        memory_bytes=settings.compute_memory_bytes,
+        max_work=settings.max_compute_work,
+        compute_timeout=settings.compute_timeout,
+        retry_after_seconds=settings.retry_after_seconds,
+        metrics=metrics,
+    )
+
+
+def _tune_collector() -> tuple[int, ...]:
+    """Freeze the start-up heap and space young collections out; the thresholds to restore.
+
+    Everything loaded so far (torch, numpy, the rules, SQLAlchemy) lives as long as the process: out of
+    the collector's sight, a full collection no longer walks it. Requests that wait for their commit
+    outlive a young collection, so full collections come often; walking the start-up heap each time
+    stalled every request for about 100 ms (p99 of the throughput benchmark). Young collections come every
+    20,000 allocations instead of 700: a declared request allocates a few hundred objects, nearly all freed
+    by reference counting (+4-5% declared throughput, measured).
+    """
+    gc.freeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_ALLOCATIONS, *thresholds[1:])
+    return thresholds
+
+
+def _install_middleware(app: FastAPI, settings: Settings, metrics: Metrics, links: ReportLinks) -> None:
     # Added innermost first: the request id exists before the key check or the body guard refuse anything,
     # and a request without a valid key is refused before its body is read.
     app.add_middleware(
@@ -167,7 +188,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.api_keys:
         app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys, prefix=API_PREFIX, links=links)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
-    return app
 
 
 app = create_app()
