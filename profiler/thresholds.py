@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Final
 
 from optadvisor.optimizers.catalogue.methods import ADAGRAD_DECAY_STEPS
 
 # Rare: nonzero in at least one step and in at most this share of them (one step in windows under 100).
-RARE_BELOW = 0.01
+RARE_BELOW: Final[float] = 0.01
 # Intermittent: nonzero in at least one step and in at most this share of them.
-INTERMITTENT_AT_MOST = 0.5
+INTERMITTENT_AT_MOST: Final[float] = 0.5
 # Below this non-stationarity score a drift timescale would describe noise: none is reported.
-STATIONARY_BELOW = 0.1
+STATIONARY_BELOW: Final[float] = 0.1
 # Adagrad's rate has "died" when it has fallen to this share of its value after the first update.
-DYING_FRACTION = 0.01
+DYING_FRACTION: Final[float] = 0.01
 # Planned training length assumed when a profile is asked for without one.
-DEFAULT_TRAINING_STEPS = 100_000
+DEFAULT_TRAINING_STEPS: Final[int] = 100_000
 
 
 def as_share(value: float) -> str:

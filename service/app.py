@@ -4,8 +4,8 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import anyio.to_thread
 from fastapi import FastAPI
@@ -45,6 +45,8 @@ from optadvisor.service.studies import Studies, policy_of
 logger = logging.getLogger("optadvisor.upkeep")
 
 # Room for a few thousand distinct declared profiles (an answer is about 5 kB).
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
 DECLARED_ANSWER_CACHE_BYTES = 16 * 1024 * 1024
 
 # Allocations between two young garbage collections while serving (CPython's default is 700).
@@ -102,7 +104,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings=settings,
             job_limits=JobLimits(gradients=limits, max_json_depth=settings.max_json_depth),
             ruleset=loaded,
-            pool=_compute_pool(settings, metrics),
+            pool=ComputePool(
+                workers=settings.compute_workers,
+                queue=settings.compute_queue,
+                queue_timeout=settings.compute_queue_timeout,
+                memory_bytes=settings.compute_memory_bytes,
+                max_work=settings.max_compute_work,
+                compute_timeout=settings.compute_timeout,
+                retry_after_seconds=settings.retry_after_seconds,
+                metrics=metrics,
+            ),
             declared_answers=AnswerCache(DECLARED_ANSWER_CACHE_BYTES),
             metrics=metrics,
             studies=book,
@@ -121,6 +132,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine.dispose()
             log_writer.stop()
 
+    app = _routed_app(settings, metrics, lifespan)
+    _install_middleware(app, settings, metrics, links)
+    return app
+
+
+def _routed_app(settings: Settings, metrics: Metrics, lifespan: Lifespan) -> FastAPI:
+    """The app with its routers, problem+json error handlers, OpenAPI document and docs page."""
     app = FastAPI(
         title="optadvisor",
         version="0.1.0",
@@ -131,32 +149,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = metrics
-
-    _install_routes(app)
-    _install_middleware(app, settings, metrics, links)
-    return app
-
-
-def _install_routes(app: FastAPI) -> None:
-    """The routers, the problem+json error handlers, the OpenAPI document and the docs page."""
     for module in (profiles, recommendations, studies, replays, catalogue, ruleset, probes):
         app.include_router(module.router)
     install_error_handlers(app)
     install_openapi(app, [ProfileRequest, RecommendationBody, ReplayRequest])
     install_docs(app)
-
-
-def _compute_pool(settings: Settings, metrics: Metrics) -> ComputePool:
-    return ComputePool(
-        workers=settings.compute_workers,
-        queue=settings.compute_queue,
-        queue_timeout=settings.compute_queue_timeout,
-        memory_bytes=settings.compute_memory_bytes,
-        max_work=settings.max_compute_work,
-        compute_timeout=settings.compute_timeout,
-        retry_after_seconds=settings.retry_after_seconds,
-        metrics=metrics,
-    )
+    return app
 
 
 def _tune_collector() -> tuple[int, ...]:
