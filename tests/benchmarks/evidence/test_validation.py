@@ -151,9 +151,9 @@ def test_the_guard_would_catch_a_fit_that_peeks_at_its_held_out_family(
 
 def test_the_sequential_mode_is_scored_beside_the_static_plan(monkeypatch: pytest.MonkeyPatch) -> None:
     dataset, captures = synthetic()
-    monkeypatch.setattr(fit_module, "NEIGHBOUR_CHOICES", (1, 2))
-    monkeypatch.setattr(fit_module, "SHRINKAGE_CHOICES", (0.0,))
-    monkeypatch.setattr(fit_module, "PENALTY_CHOICES", (1.0,))
+    # The fit searches fit_module.CHOICES: two neighbour counts, no shrinkage, regret with penalty 1.
+    small = tuple(fit_module.Choice(k, 0.0, "regret", 1.0, True, 0.0) for k in (1, 2))
+    monkeypatch.setattr(fit_module, "CHOICES", small)
     monkeypatch.setattr(validate, "previous_plans", dict)
     result = validate.validate(dataset, captures, budgets=(1, 4))
     cells = {(row["strategy"], row["budget"], row["candidates"]): row for row in result["overall"]}
@@ -171,7 +171,9 @@ def test_a_sequential_cell_starts_with_the_recommendation_and_never_repeats_a_ru
     tasks = list(dataset.tasks.values())
     training, held_out = tasks[2:], tasks[0]
     provenance = fit_module.provenance(("", ""), held_out=["f0"])
-    evidence = fit_module.evidence_of(training, measurements, fit_module.Choice(2, 0.0, 1.0), provenance)
+    evidence = fit_module.evidence_of(
+        training, measurements, fit_module.Choice(2, 0.0, "regret", 1.0, True, 0.0), provenance
+    )
     ruleset = validate.parse_ruleset(fit_module.packaged_rules(), evidence)
     for budget in (4, 16):
         keys = validate.sequential_keys(
