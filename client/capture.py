@@ -181,7 +181,7 @@ class GradientCapture:
             sparsity and gradient scale from the sampled coordinates and says so.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  public constructor: keyword-only capture options with defaults
         self,
         model: torch.nn.Module,
         steps: int = 50,
@@ -223,7 +223,7 @@ class GradientCapture:
         self._hook: Any = None
 
     @staticmethod
-    def _recorder(
+    def _recorder(  # noqa: PLR0913  keyword-only recorder settings, named at the one call
         parameter: torch.Tensor,
         coordinates: int,
         steps: int,

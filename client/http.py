@@ -67,7 +67,7 @@ def _raise_for_problem(response: httpx.Response) -> None:
     raise ApiProblemError(status, problem)
 
 
-def _unencodable(document: Any, path: str) -> str | None:
+def _unencodable(document: Any, path: str) -> str | None:  # noqa: PLR0911  one return per JSON kind
     """Where in `document` the first value JSON cannot carry is, and what it is; None if there is none."""
     if isinstance(document, dict):
         for key, value in document.items():
@@ -316,7 +316,7 @@ class OptadvisorClient:
             params["cursor"] = cursor
         return dict(self._request("GET", "/v1/recommendations", params=params))
 
-    def report_outcome(
+    def report_outcome(  # noqa: PLR0913  public method mirroring the outcome body's optional fields
         self,
         study_id: str,
         *,

@@ -5,7 +5,8 @@ from optadvisor.optimizers.adadelta import Adadelta
 from optadvisor.optimizers.adagrad import Adagrad
 from optadvisor.optimizers.adam import Adam, AdamW
 from optadvisor.optimizers.base import AdaptiveOptimizer
-from optadvisor.optimizers.factory import FRAMEWORKS, METHODS, create, defaults
+from optadvisor.optimizers.catalogue.names import FRAMEWORKS, METHODS
+from optadvisor.optimizers.factory import create, defaults
 from optadvisor.optimizers.rmsprop import RMSprop
 from optadvisor.optimizers.sgd import SGD
 

@@ -15,12 +15,10 @@ from optadvisor.optimizers.adagrad import Adagrad
 from optadvisor.optimizers.adam import Adam, AdamW
 from optadvisor.optimizers.base import AdaptiveOptimizer
 from optadvisor.optimizers.catalogue.models import FrameworkHyperparameter
+from optadvisor.optimizers.catalogue.names import FRAMEWORKS
 from optadvisor.optimizers.frameworks import OPTAX_ADADELTA_WITHOUT_LEARNING_RATE, RULES, optax_rmsprop
 from optadvisor.optimizers.rmsprop import RMSprop
 from optadvisor.optimizers.sgd import SGD
-
-METHODS = ("adagrad", "rmsprop", "adadelta", "adam", "adamw", "sgd")
-FRAMEWORKS = ("torch", "keras", "optax")
 
 _CLASSES: dict[str, type[AdaptiveOptimizer]] = {
     "adagrad": Adagrad,

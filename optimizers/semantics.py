@@ -161,7 +161,7 @@ class Averages(Protocol):
     def initial_scale(self) -> float:
         """The starting value of the squared-gradient average ``v``."""
 
-    def variances(
+    def variances(  # noqa: PLR0913 -- one signature for every link of this kind (a strategy interface)
         self,
         square_avgs: TensorList,
         grad_avgs: TensorList | None,
@@ -186,7 +186,7 @@ class RawAverages:
 
     initial_scale: float = 0.0
 
-    def variances(
+    def variances(  # noqa: PLR0913 -- one signature for every link of this kind (a strategy interface)
         self,
         square_avgs: TensorList,
         grad_avgs: TensorList | None,
@@ -212,7 +212,7 @@ class BiasCorrectedAverages:
 
     initial_scale: float = 0.0
 
-    def variances(
+    def variances(  # noqa: PLR0913 -- one signature for every link of this kind (a strategy interface)
         self,
         square_avgs: TensorList,
         grad_avgs: TensorList | None,
@@ -247,7 +247,7 @@ class Momentum(Protocol):
     def accumulate(self, buffers: TensorList, update: Update, lr: float, weight: float) -> None:
         """``b ← b + weight·u`` in this placement of lr (the caller has already decayed ``b``)."""
 
-    def apply(
+    def apply(  # noqa: PLR0913 -- one signature for every link of this kind (a strategy interface)
         self,
         params: TensorList,
         buffers: TensorList,
@@ -270,7 +270,7 @@ class LrOutsideBuffer:
     def accumulate(self, buffers: TensorList, update: Update, lr: float, weight: float) -> None:
         update.add_to(buffers, 1.0 * weight)
 
-    def apply(
+    def apply(  # noqa: PLR0913 -- one signature for every link of this kind (a strategy interface)
         self,
         params: TensorList,
         buffers: TensorList,
@@ -302,7 +302,7 @@ class LrInsideBuffer:
     def accumulate(self, buffers: TensorList, update: Update, lr: float, weight: float) -> None:
         update.add_to(buffers, lr * weight)
 
-    def apply(
+    def apply(  # noqa: PLR0913 -- one signature for every link of this kind (a strategy interface)
         self,
         params: TensorList,
         buffers: TensorList,

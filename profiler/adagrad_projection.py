@@ -4,8 +4,9 @@ A coordinate active (nonzero) a fraction p of steps with mean square r over its 
 active at step t₁ with gradient g₁, has accumulator ``S(t) ≈ S₀ + g₁² + p·r·(t − t₁)``. Its effective
 rate ``f(S)`` is read off the framework's own Adagrad (``effective_step_size`` after one update that
 sets S), so ε placement, initial accumulator and learning rate follow the requested semantics. The
-dying step solves ``f(S(t)) = 0.01·f(S₀ + g₁²)``; the median over active coordinates of the per-
-coordinate dying steps is the step at which the median coordinate's rate has fallen to 1%.
+dying step solves ``f(S(t)) = DYING_FRACTION·f(S₀ + g₁²)`` (``profiler.thresholds``); the median over
+active coordinates of the per-coordinate dying steps is the step at which the median coordinate's rate
+has fallen to that share.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ import torch
 from optadvisor import optimizers
 from optadvisor.profiler.replay_engine import single_threaded_torch
 from optadvisor.profiler.stream_stats import StreamStats
+from optadvisor.profiler.thresholds import DYING_FRACTION
 
-DYING_FRACTION = 0.01
 # Accumulator increments S − S₀ tabulated on a log grid: 10 points per decade, 1e-45 … 1e45.
 _GRID = np.logspace(-45.0, 45.0, 901)
 

@@ -6,6 +6,14 @@ These names are a contract with `rules` and with clients: add fields freely, nev
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from optadvisor.profiler.thresholds import (
+    DYING_FRACTION,
+    INTERMITTENT_AT_MOST,
+    RARE_BELOW,
+    STATIONARY_BELOW,
+    as_share,
+)
+
 
 class Figures(BaseModel):
     """Measured figures of one gradient group, or of all groups weighted by their coordinate count."""
@@ -38,11 +46,12 @@ class Figures(BaseModel):
     )
     rare_coordinate_fraction: float = Field(
         description="Fraction of coordinates whose gradient is nonzero in at least one step but in at most "
-        "1% of the steps (in one step when the sample has fewer than 100): rarely active features."
+        f"{as_share(RARE_BELOW)} of the steps (in one step when the sample has fewer than "
+        f"{1 / RARE_BELOW:.0f}): rarely active features."
     )
     intermittent_coordinate_fraction: float = Field(
         description="Fraction of coordinates whose gradient is nonzero in at least one step and in at most "
-        "half of them."
+        f"{as_share(INTERMITTENT_AT_MOST)} of them."
     )
     nonstationarity: float = Field(
         ge=0.0,
@@ -54,7 +63,7 @@ class Figures(BaseModel):
     drift_timescale_steps: float | None = Field(
         description="Typical number of training steps over which the stream's scale or direction changes: "
         "twice the lag at which adjacent-window similarity decays to 1/e, times recorded_every (null when "
-        "nonstationarity < 0.1)."
+        f"nonstationarity < {STATIONARY_BELOW:g})."
     )
     scale_spread_decades: float | None = Field(
         description="log10 of the ratio of the 90th to the 10th percentile of per-coordinate gradient RMS "
@@ -81,7 +90,8 @@ class Figures(BaseModel):
         "overall RMS. Null without parameters."
     )
     adagrad_dying_step: float | None = Field(
-        description="Projected step at which the median coordinate's Adagrad effective rate falls to 1% of "
+        description="Projected step at which the median coordinate's Adagrad effective rate falls to "
+        f"{as_share(DYING_FRACTION)} of "
         "its value after that coordinate's first update, from S(t) = S0 + g1^2 + p*r*(t - t1) per coordinate "
         "(p activity, r mean square when active; null beyond 1e9)."
     )

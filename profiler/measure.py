@@ -15,10 +15,8 @@ from optadvisor.profiler.figures import Figures
 from optadvisor.profiler.sample import GradientSample
 from optadvisor.profiler.stationarity import DIRECTION_COORDINATES, measure_stationarity, window_means
 from optadvisor.profiler.stream_stats import StreamStats, stream_stats
+from optadvisor.profiler.thresholds import INTERMITTENT_AT_MOST, RARE_BELOW
 
-RARE_BELOW = 0.01
-# Intermittent: nonzero in at most this share of the steps (and in at least one).
-INTERMITTENT_AT_MOST = 0.5
 # Per-coordinate statistics cost ~80 bytes per coordinate: wider groups are measured on a fixed
 # subset of this many coordinates, so memory stays bounded however short and wide a sample is.
 MEASURED_COORDINATES = 1 << 20
@@ -143,11 +141,11 @@ def summarise(per_coordinate: PerCoordinate) -> dict[str, float | None]:
         "nonzero_frequency_p90": float(np.quantile(frequency, 0.9)),
         # silent: zero in every step (a dead unit, or a feature rarer than the window can see).
         "silent_coordinate_fraction": float(np.mean(~active)),
-        # rare: nonzero in at least one step and in at most 1% of them (one step in windows under 100).
+        # rare: nonzero in at least one step and in at most RARE_BELOW of them (one step in short windows).
         "rare_coordinate_fraction": float(
             np.mean(active & (active_steps <= np.maximum(RARE_BELOW * per_coordinate.window, 1.0)))
         ),
-        # intermittent: nonzero in at least one step and in at most half of them.
+        # intermittent: nonzero in at least one step and in at most INTERMITTENT_AT_MOST of them.
         "intermittent_coordinate_fraction": float(np.mean(active & (frequency <= INTERMITTENT_AT_MOST))),
         # scale spread: log10(p90 / p10) of per-coordinate RMS over coordinates ever nonzero.
         "scale_spread_decades": float(np.log10(np.quantile(rms, 0.9) / np.quantile(rms, 0.1)))

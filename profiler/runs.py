@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from optadvisor import optimizers
+from optadvisor.optimizers.catalogue import Framework, Method, framework_name
 from optadvisor.profiler.errors import InvalidReplay
 
-Method = Literal["adagrad", "rmsprop", "adadelta", "adam", "adamw", "sgd"]
-Framework = Literal["torch", "keras", "optax"]
 JSONScalar = float | int | bool | list[float] | None
-
-_LEARNING_RATE = {"torch": "lr", "keras": "learning_rate", "optax": "learning_rate"}
 
 
 class ReplayRun(BaseModel):
@@ -46,7 +43,7 @@ def resolve_run(run: ReplayRun) -> tuple[dict[str, Any], list[str]]:
     """
     hyperparameters: dict[str, Any] = dict(run.hyperparameters)
     notes: list[str] = []
-    name = _LEARNING_RATE[run.framework]
+    name = framework_name(run.method, "lr", run.framework)
     if optimizers.defaults(run.method, run.framework).get(name, 0.0) is None and name not in hyperparameters:
         torch_lr = optimizers.defaults(run.method, "torch")["lr"]
         hyperparameters[name] = torch_lr
@@ -77,8 +74,8 @@ def as_replayed(run: ReplayRun, resolved: Mapping[str, Any]) -> ReplayRun:
     )
 
 
-def hyperparameter(run: ReplayRun, resolved: Mapping[str, Any], names: Mapping[str, str]) -> float:
-    """The value of the hyperparameter called ``names[framework]`` (given or default) as a float."""
-    name = names[run.framework]
+def hyperparameter(run: ReplayRun, resolved: Mapping[str, Any], canonical: str) -> float:
+    """The value of the hyperparameter the catalogue calls ``canonical`` (given or default) as a float."""
+    name = framework_name(run.method, canonical, run.framework)
     value = resolved.get(name, optimizers.defaults(run.method, run.framework)[name])
     return float(value)

@@ -23,11 +23,10 @@ import numpy as np
 import numpy.typing as npt
 
 from optadvisor.profiler.sample import FloatArray
+from optadvisor.profiler.thresholds import STATIONARY_BELOW
 
 MAX_WINDOWS = 512
 DIRECTION_COORDINATES = 1024
-# Below this score a timescale would describe noise: report none.
-STATIONARY_BELOW = 0.1
 _SHUFFLES = 32
 # Window mean squares are floored at this fraction of the stream's mean square, so an all-zero
 # step counts as a drop of 3 decades rather than an infinite one.

@@ -5,11 +5,12 @@ turns a declared and/or measured profile into a method, hyperparameters, configs
 Optax, a rationale quoting the numbers, ranked alternatives and a tuning plan.
 """
 
+from optadvisor.optimizers.catalogue.names import FRAMEWORKS, METHODS
 from optadvisor.rules.engine import recommend
 from optadvisor.rules.errors import RuleSetError
 from optadvisor.rules.features import FEATURES, MeasuredProfile
 from optadvisor.rules.recommendation import Recommendation
-from optadvisor.rules.request import FRAMEWORKS, METHODS, DeclaredProfile, RecommendationRequest
+from optadvisor.rules.request import DeclaredProfile, RecommendationRequest
 from optadvisor.rules.ruleset import RuleSet, load_ruleset, parse_ruleset
 
 __all__ = [

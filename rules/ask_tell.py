@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from optadvisor.optimizers.catalogue.names import Framework, Method
 from optadvisor.rules.canonical import Setting, torch_defaults
 from optadvisor.rules.engine import Situation, describe_point, situation
 from optadvisor.rules.evidence import Evidence, Matrix, greedy_plan, objective_of
@@ -32,7 +33,7 @@ from optadvisor.rules.features import MeasuredProfile
 from optadvisor.rules.frameworks import flatten, framework_kwargs
 from optadvisor.rules.grid import ConfigPoint, grid
 from optadvisor.rules.recommendation import Kwarg, TuningRun
-from optadvisor.rules.request import Framework, Method, RecommendationRequest
+from optadvisor.rules.request import RecommendationRequest
 from optadvisor.rules.ruleset import RuleSet
 
 # A method whose best run is this share of the best metric's magnitude behind the best run has lost.
@@ -189,52 +190,23 @@ def _neighbours_of(best: Reported | None, candidates: Sequence[int], evidence: E
     ]
 
 
-def next_run(
-    request: RecommendationRequest,
-    ruleset: RuleSet,
-    runs: Sequence[Reported],
-    *,
-    plan: Sequence[str] = (),
-    measured: MeasuredProfile | None = None,
-) -> NextStep:
-    """The next run of the study whose request, measurements and tuning `plan` (configuration keys) these
-    are, after the reported `runs` (oldest first)."""
-    evidence, stages = ruleset.evidence, situation(request, ruleset, measured)
-    regret, budget = evidence.regret_matrix, stages.budget
+def _best(runs: Sequence[Reported]) -> Reported | None:
+    """The reported run with the lowest finite loss, if any."""
     best = min(runs, key=lambda run: run.loss) if runs else None
-    best = best if best is not None and math.isfinite(best.loss) else None
-    rationale = [f"{len(runs)} of the {budget} runs of the budget reported"]
-    if best is not None:
-        rationale.append(f"best so far: {best.quoted()}")
-    dropped = _dropped(runs, best)
-    rationale += dropped.values()
+    return best if best is not None and math.isfinite(best.loss) else None
 
-    def answer(run: TuningRun | None, *why: str) -> NextStep:
-        return NextStep(
-            done=run is None,
-            run=run,
-            runs_reported=len(runs),
-            budget=budget,
-            best=best.quoted() if best is not None else None,
-            dropped=list(dropped),
-            rationale=[*rationale, *why],
-        )
 
-    def proposal(column: int, reason: str) -> TuningRun:
-        point = evidence.points[column]
-        return TuningRun(
-            method=point.method,
-            kwargs=framework_kwargs(point.method, request.framework, point.settings()),
-            configuration=point.key,
-            reason=reason,
-        )
-
-    if len(runs) >= budget:
-        return answer(None, f"the budget of {budget} runs is spent: stop, and keep the best run")
-    if not runs and plan:
-        column = evidence.grid.index(plan[0])
-        return answer(proposal(column, "the first run of the tuning plan: the recommendation"))
-
+def _search(
+    evidence: Evidence,
+    stages: Situation,
+    runs: Sequence[Reported],
+    dropped: Mapping[Method, str],
+    rationale: list[str],
+) -> tuple[int | None, str]:
+    """The untried configuration that most lowers the reweighted tasks' shortfall (or narrows around the
+    best run), with its reason; None and why to stop when none is expected to help. A note on how the
+    runs reweighted the tasks goes to `rationale`."""
+    regret, best = evidence.regret_matrix, _best(runs)
     weights, pairs = reweighted(evidence, stages.similar.weights, runs)
     if pairs:
         rationale.append(_weights_note(evidence, stages, weights, pairs))
@@ -259,18 +231,62 @@ def next_run(
     if steps:
         column = steps[0].column
         narrowing = " narrows the learning rate around the best run;" if column in neighbours else ""
-        reason = (
+        return column, (
             f"{describe_point(evidence.points[column])}:{narrowing} on the reweighted tasks it lowers the "
             f"expected shortfall of the best run so far from {before:.2%} to {steps[0].regret:.2%}"
         )
-        return answer(proposal(column, reason))
     if neighbours:
         column = min(neighbours, key=lambda column: (float(weights @ regret[:, column]), column))
-        reason = (
+        return column, (
             f"{describe_point(evidence.points[column])}: no untried configuration is expected to improve "
             f"on the best run on the reweighted tasks, so this narrows the learning rate around it"
         )
-        return answer(proposal(column, reason))
-    return answer(
-        None, "no untried configuration of the remaining methods is expected to improve on the best run: stop"
+    return (
+        None,
+        "no untried configuration of the remaining methods is expected to improve on the best run: stop",
+    )
+
+
+def next_run(
+    request: RecommendationRequest,
+    ruleset: RuleSet,
+    runs: Sequence[Reported],
+    *,
+    plan: Sequence[str] = (),
+    measured: MeasuredProfile | None = None,
+) -> NextStep:
+    """The next run of the study whose request, measurements and tuning `plan` (configuration keys) these
+    are, after the reported `runs` (oldest first)."""
+    evidence, stages = ruleset.evidence, situation(request, ruleset, measured)
+    budget = stages.budget
+    best = _best(runs)
+    rationale = [f"{len(runs)} of the {budget} runs of the budget reported"]
+    if best is not None:
+        rationale.append(f"best so far: {best.quoted()}")
+    dropped = _dropped(runs, best)
+    rationale += dropped.values()
+    column: int | None
+    if len(runs) >= budget:
+        column, why = None, f"the budget of {budget} runs is spent: stop, and keep the best run"
+    elif not runs and plan:
+        column, why = evidence.grid.index(plan[0]), "the first run of the tuning plan: the recommendation"
+    else:
+        column, why = _search(evidence, stages, runs, dropped, rationale)
+    run = None
+    if column is not None:
+        point = evidence.points[column]
+        run = TuningRun(
+            method=point.method,
+            kwargs=framework_kwargs(point.method, request.framework, point.settings()),
+            configuration=point.key,
+            reason=why,
+        )
+    return NextStep(
+        done=run is None,
+        run=run,
+        runs_reported=len(runs),
+        budget=budget,
+        best=best.quoted() if best is not None else None,
+        dropped=list(dropped),
+        rationale=rationale if run is not None else [*rationale, why],
     )

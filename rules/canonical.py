@@ -10,7 +10,7 @@ from functools import cache
 
 from optadvisor.optimizers import catalogue, defaults
 from optadvisor.optimizers.catalogue import FrameworkHyperparameter
-from optadvisor.rules.request import Method
+from optadvisor.optimizers.catalogue.names import Method
 
 Setting = float | bool
 Settings = Mapping[str, Setting]

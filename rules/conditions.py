@@ -5,7 +5,8 @@ A condition is a comparison `{feature, op, value}` or a combination `{all: [...]
 a rule applies only when its condition is definitely true. Nothing here is ever evaluated as code.
 """
 
-from collections.abc import Iterator
+import operator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Discriminator, Field, Tag
@@ -16,7 +17,13 @@ from optadvisor.rules.features import FEATURES, Features, FeatureSpec, FeatureVa
 Operator = Literal["<", "<=", ">", ">=", "==", "!=", "in", "present", "absent"]
 Scalar = float | int | str | bool
 
-_ORDERING = ("<", "<=", ">", ">=")
+_ORDER: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+_ORDERING = tuple(_ORDER)
 _PRESENCE = ("present", "absent")
 
 
@@ -95,12 +102,28 @@ def check_condition(condition: Condition, rule: str, field: str = "condition") -
     if isinstance(condition, NotOf):
         check_condition(condition.negated, rule, f"{field}.not")
         return
+    _check_comparison(condition, rule, field)
+
+
+def _comparison_values(condition: Comparison, rule: str, field: str) -> list[Scalar]:
+    """The values a comparison's operator takes: a non-empty list for `in`, else exactly one."""
+    op, value = condition.op, condition.value
+    if op == "in":
+        if not isinstance(value, list) or not value:
+            raise RuleSetError(f"operator {op!r} needs a non-empty list", rule=rule, field=f"{field}.value")
+        return value
+    if value is None or isinstance(value, list):
+        raise RuleSetError(f"operator {op!r} needs a single value", rule=rule, field=f"{field}.value")
+    return [value]
+
+
+def _check_comparison(condition: Comparison, rule: str, field: str) -> None:
     spec = FEATURES.get(condition.feature)
     if spec is None:
         raise RuleSetError(f"unknown feature {condition.feature!r}", rule=rule, field=f"{field}.feature")
-    op, value = condition.op, condition.value
+    op = condition.op
     if op in _PRESENCE:
-        if value is not None:
+        if condition.value is not None:
             raise RuleSetError(f"operator {op!r} takes no value", rule=rule, field=f"{field}.value")
         return
     if op in _ORDERING and spec.kind not in ("number", "integer"):
@@ -109,15 +132,7 @@ def check_condition(condition: Condition, rule: str, field: str = "condition") -
             rule=rule,
             field=f"{field}.op",
         )
-    if op == "in":
-        if not isinstance(value, list) or not value:
-            raise RuleSetError(f"operator {op!r} needs a non-empty list", rule=rule, field=f"{field}.value")
-        items = value
-    else:
-        if value is None or isinstance(value, list):
-            raise RuleSetError(f"operator {op!r} needs a single value", rule=rule, field=f"{field}.value")
-        items = [value]
-    for item in items:
+    for item in _comparison_values(condition, rule, field):
         if not _value_fits(spec, item):
             allowed = f" (one of {', '.join(spec.choices)})" if spec.choices else ""
             raise RuleSetError(
@@ -130,19 +145,11 @@ def check_condition(condition: Condition, rule: str, field: str = "condition") -
 def _compare(op: Operator, actual: FeatureValue, expected: Scalar | list[Scalar] | None) -> bool:
     if op == "in":
         return isinstance(expected, list) and actual in expected
-    if op == "==":
-        return actual == expected
-    if op == "!=":
-        return actual != expected
+    if op in ("==", "!="):
+        return (actual == expected) is (op == "==")
     if not isinstance(actual, int | float) or not isinstance(expected, int | float):
         return False
-    if op == "<":
-        return actual < expected
-    if op == "<=":
-        return actual <= expected
-    if op == ">":
-        return actual > expected
-    return actual >= expected
+    return _ORDER[op](actual, expected)
 
 
 def evaluate(condition: Condition, features: Features) -> bool | None:

@@ -1,28 +1,30 @@
 """The recommendation engine: pure, deterministic, no I/O.
 
-A chain of small stages:
-1. features: declared and measured figures merged (`rules.features`), degenerate samples set aside;
-2. similarity: the request's descriptors and the most similar tasks of the evidence base, weighted;
-3. limits: the guardrails that hold remove methods; the candidates that remain define the allowed grid;
+`recommend` is a chain of small named stages, each a function of the records the earlier ones made
+(`rules.stages`):
+1. features: declared and measured figures merged (`rules.features.build_features`), degenerate samples
+   set aside;
+2. similar tasks: the request's descriptors, the most similar tasks of the evidence base, their weights
+   and per-configuration scores (`similar_tasks`); other studies like this one (`similar_studies`);
+3. limits: the guardrails that hold remove methods; the candidates that remain define the allowed grid
+   (`apply_limits`); stages 1 to 3 together are a request's `situation`;
 4. plan: the greedy plan over the allowed configurations (its first run is the recommendation), with a
-   learning rate far from its default only where the similar tasks back the departure;
-5. answer: configs for every framework, the rationale (the evidence first, then the guidance that speaks
-   for the winner), each alternative with its own reasons, the tuning plan with what each run adds.
+   learning rate far from its default only where the similar tasks back the departure (`make_plan`);
+5. configs: the winner's settings in every framework (`answer_configs`);
+6. explanation: the rationale, each alternative with its own reasons, the tuning plan with what each run
+   adds, and what was assumed (`rules.rationale`).
 """
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
-from optadvisor.rules.conditions import evaluate, referenced_features
+from optadvisor.rules.canonical import Setting
+from optadvisor.rules.conditions import evaluate
 from optadvisor.rules.evidence import (
     WITHIN,
     Evidence,
     Matrix,
-    Neighbour,
     PlanStep,
     baseline_regret,
     greedy_plan,
@@ -32,73 +34,47 @@ from optadvisor.rules.evidence import (
 )
 from optadvisor.rules.features import Features, MeasuredProfile, build_features
 from optadvisor.rules.frameworks import GradientScale, build_configs, flatten, framework_kwargs
-from optadvisor.rules.grid import SECOND, ConfigPoint, default_point
+from optadvisor.rules.grid import default_point
+from optadvisor.rules.rationale import (
+    alternatives,
+    assumptions,
+    describe_point,
+    rationale,
+    studies_evidence,
+    tuning_runs,
+)
 from optadvisor.rules.recommendation import (
-    Alternative,
+    Configs,
     EvidenceBasis,
-    RationaleItem,
     Recommendation,
     SimilarTask,
     StudiesEvidence,
-    TuningRun,
 )
-from optadvisor.rules.request import Framework, Method, RecommendationRequest
-from optadvisor.rules.ruleset import Explanation, Guardrail, RuleSet
+from optadvisor.rules.request import RecommendationRequest
+from optadvisor.rules.ruleset import Explanation, RuleSet
 from optadvisor.rules.similarity import Descriptors, describe
+from optadvisor.rules.stages import Context, Limits, Plan, Similar, Situation
 from optadvisor.rules.studies import CrossStudy, StudySnapshot
-from optadvisor.rules.templates import placeholders, render
+
+__all__ = [
+    "Situation",
+    "answer_configs",
+    "apply_limits",
+    "describe_point",
+    "make_plan",
+    "recommend",
+    "similar_studies",
+    "similar_tasks",
+    "situation",
+]
 
 # Half a decade: a grid step of 1 or more is a learning rate more than 3x from the default.
 _FAR_FROM_DEFAULT_STEPS = 1
-_SHOWN_NEIGHBOURS = 3
 
 
-@dataclass(frozen=True)
-class Similar:
-    """Stage 2: the request's descriptors, the similar tasks, every task's weight, and per configuration
-    its weighted regret and on how many similar tasks it was within 5% of the best."""
-
-    descriptors: Descriptors
-    neighbours: list[Neighbour]
-    weights: Matrix
-    rows: list[int]  # evidence rows of the neighbours
-    weighted: Matrix
-    within: npt.NDArray[np.int64]
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Stage 3: the methods that remain, the guardrails that removed the others, the allowed columns."""
-
-    methods: list[Method]
-    fired: list[Guardrail]
-    ignored: bool  # every candidate was excluded, so the guardrails were set aside
-    allowed: list[int]
-    baseline: Matrix  # per task: the regret of the candidates tuned with the budget
-
-
-def _evidence_items(guidance: Explanation | Guardrail, features: Features) -> dict[str, object]:
-    names = dict.fromkeys(
-        [*referenced_features(guidance.condition), *(name for name, _ in placeholders(guidance.rationale))]
-    )
-    found: dict[str, object] = {}
-    for name in names:
-        found[name] = features.get(name)
-        origin = features.origins.get(name)
-        if origin is not None:
-            found[f"{name}.origin"] = origin
-    return found
-
-
-def _item(guidance: Explanation | Guardrail, features: Features) -> RationaleItem:
-    return RationaleItem(
-        rule=guidance.id,
-        text=render(guidance.rationale, dict(features.values)),
-        evidence=_evidence_items(guidance, features),  # type: ignore[arg-type]
-    )
-
-
-def _similar(evidence: Evidence, descriptors: Descriptors) -> Similar:
+def similar_tasks(evidence: Evidence, descriptors: Descriptors) -> Similar:
+    """Stage 2: the nearest tasks, every task's weight, and each configuration's weighted regret and
+    count of similar tasks on which it was within 5% of the best."""
     neighbours = nearest(evidence, descriptors)
     weights = task_weights(evidence, neighbours)
     rows = [n.row for n in neighbours]
@@ -106,7 +82,9 @@ def _similar(evidence: Evidence, descriptors: Descriptors) -> Similar:
     return Similar(descriptors, neighbours, weights, rows, weights @ evidence.regret_matrix, within)
 
 
-def _limits(ruleset: RuleSet, features: Features, request: RecommendationRequest, budget: int) -> Limits:
+def apply_limits(ruleset: RuleSet, features: Features, request: RecommendationRequest, budget: int) -> Limits:
+    """Stage 3: the guardrails that hold remove their methods (all of them held: they are set aside); the
+    remaining methods' columns, in preference order, are the allowed grid."""
     fired = [guardrail for guardrail in ruleset.guardrails if evaluate(guardrail.condition, features) is True]
     excluded = {method for guardrail in fired for method in guardrail.excludes}
     methods = [method for method in request.candidates if method not in excluded]
@@ -119,207 +97,26 @@ def _limits(ruleset: RuleSet, features: Features, request: RecommendationRequest
     return Limits(methods, fired, ignored, allowed, baseline_regret(evidence, request.candidates, budget))
 
 
-def _column(evidence: Evidence, point: ConfigPoint) -> int:
-    return evidence.grid.index(point.key)
-
-
-def _support(regret: Matrix, rows: Sequence[int], column: int, reference: int) -> float:
-    """Share of the similar tasks on which `column` did better than `reference`."""
-    return float(np.mean(regret[rows, column] < regret[rows, reference]))
-
-
-def _plan(
-    ruleset: RuleSet, similar: Similar, limits: Limits, runs: int, bonus: Matrix | None
-) -> tuple[list[PlanStep], str | None]:
-    """The greedy plan (with other studies' `bonus`, if any); its first run moved nearer the default when
-    the departure lacks support."""
-    evidence, regret = ruleset.evidence, ruleset.evidence.regret_matrix
-    objective = objective_of(evidence)
-    plan = greedy_plan(
-        regret, similar.weights, limits.baseline, limits.allowed, runs, objective=objective, bonus=bonus
-    )
-    point = evidence.points[plan[0].column]
-    if abs(point.lr_step) < _FAR_FROM_DEFAULT_STEPS:
-        return plan, None
-    reference = _column(evidence, default_point(point.method))
-    support = _support(regret, similar.rows, plan[0].column, reference)
-    if support >= ruleset.constants.departure_support:
-        return plan, None
-    near = [
-        column for column in limits.allowed if abs(evidence.points[column].lr_step) < _FAR_FROM_DEFAULT_STEPS
-    ]
-    first = min(near, key=lambda column: float(similar.weights @ regret[:, column]))
-    note = (
-        f"{point.method} at {point.lr_multiplier:.3g}x its default lr scored best, but beat its default on "
-        "only "
-        f"{support:.0%} of the similar tasks (a departure of more than 3x needs "
-        f"{ruleset.constants.departure_support:.0%}): the recommendation stays within 3x of a default"
-    )
-    moved = greedy_plan(
-        regret,
-        similar.weights,
-        limits.baseline,
-        limits.allowed,
-        runs,
-        objective=objective,
-        first=first,
-        bonus=bonus,
-    )
-    return moved, note
-
-
-def describe_point(point: ConfigPoint) -> str:
-    settings = point.settings()
-    text = f"{point.method} at lr {float(settings['lr']):.3g}"
-    text += (
-        " (its torch default)" if point.lr_step == 0 else f" ({point.lr_multiplier:.3g}x its torch default)"
-    )
-    if point.variant:
-        name, value = SECOND[point.method]
-        text += f" with {name} {value:g}"
-    return text
-
-
-def _evidence_item(evidence: Evidence, similar: Similar, winner: int, features: Features) -> RationaleItem:
-    regret, rows = evidence.regret_matrix, similar.rows
-    point = evidence.points[winner]
-    default = _column(evidence, default_point(point.method))
-    closest = ", ".join(f"{n.task.name} ({n.task.family})" for n in similar.neighbours[:_SHOWN_NEIGHBOURS])
-    families = sorted({n.task.family for n in similar.neighbours})
-    text = (
-        f"on the {len(rows)} tasks of the evidence base most like this one ({len(families)} "
-        f"famil{'y' if len(families) == 1 else 'ies'}; closest: {closest}), {describe_point(point)} was "
-        f"within 5% of the best result on {int(similar.within[winner])} of {len(rows)}"
-    )
-    if default != winner:
-        text += f"; {point.method} at its defaults on {int(similar.within[default])}"
-    if features.measured is None and not features.values.get("model_family"):
-        text += " (little was declared and nothing measured, so every task counts alike)"
-    return RationaleItem(
-        rule="evidence",
-        text=text,
-        evidence={
-            "configuration": point.key,
-            "similar_tasks": len(rows),
-            "within_5_percent": int(similar.within[winner]),
-            "mean_shortfall": round(float(np.mean(regret[rows, winner])), 4),
-        },
-    )
-
-
-def _best_of_method(evidence: Evidence, similar: Similar, method: Method) -> int:
-    """The method's configuration with the lowest weighted regret (the one nearest its defaults on ties)."""
-    columns = evidence.columns_of[method]
-    return columns[int(np.argmin(similar.weighted[columns]))]
-
-
-@dataclass(frozen=True)
-class Context:
-    """What the answer's stages share."""
-
-    ruleset: RuleSet
-    features: Features
-    similar: Similar
-    limits: Limits
-    framework: Framework
-    explaining: list[Explanation]  # the explanations whose conditions hold
-
-
-def _alternative(context: Context, method: Method, winner: int) -> Alternative:
-    ruleset, features, similar, limits = context.ruleset, context.features, context.similar, context.limits
-    evidence, regret, rows = ruleset.evidence, ruleset.evidence.regret_matrix, similar.rows
-    column = _best_of_method(evidence, similar, method)
-    point = evidence.points[column]
-    parts = [
-        f"best on the similar tasks: {describe_point(point)}, within 5% of the best on "
-        f"{int(similar.within[column])} of {len(rows)} "
-        f"(the recommendation: {int(similar.within[winner])})"
-    ]
-    wins = [evidence.tasks[row].name for row in rows if regret[row, column] < regret[row, winner]]
-    losses = sum(bool(regret[row, winner] < regret[row, column]) for row in rows)
-    favouring = [
-        render(e.rationale, dict(features.values)) for e in context.explaining if e.argues_for == method
-    ]
-    if wins:
-        favouring.append(f"it beat the recommendation on {len(wins)} of the {len(rows)}")
-    if favouring:
-        parts.append("for it: " + "; ".join(favouring))
-    against = [
-        f"the recommendation beat it on {losses} of the {len(rows)}; weighted by likeness, its gap to each "
-        f"task's best result is {float(similar.weighted[column]):.0%} (the recommendation's: "
-        f"{float(similar.weighted[winner]):.0%})"
-    ]
-    blocked = [g for g in limits.fired if method in g.excludes]
-    if blocked and not limits.ignored:
-        against.append("excluded: " + "; ".join(render(g.rationale, dict(features.values)) for g in blocked))
-    parts.append("against it: " + "; ".join(against))
-    parts.append(
-        f"it would be the choice for a problem more like {', '.join(wins[:2])}"
-        if wins
-        else "no similar task favoured it: it would take a problem unlike these"
-    )
-    score = 0.0 if blocked and not limits.ignored else 1.0 - float(similar.weighted[column])
-    return Alternative(
-        method=method,
-        score=round(score, 4),
-        kwargs=framework_kwargs(method, context.framework, point.settings()),
-        reason="; ".join(parts),
-    )
-
-
-def _gradient_scale(features: Features, assumed: float) -> GradientScale:
-    gradient_rms = features.number("gradient_rms")
-    sparsity = features.number("sparsity") or 0.0
-    if gradient_rms is not None and gradient_rms > 0.0 and sparsity < 1.0:
-        return GradientScale(gradient_rms / math.sqrt(1.0 - sparsity), measured=True)
-    return GradientScale(assumed, measured=False)
-
-
-def _tuning_runs(evidence: Evidence, plan: list[PlanStep], framework: Framework) -> list[TuningRun]:
-    runs = []
-    for index, step in enumerate(plan):
-        point = evidence.points[step.column]
-        what = "the recommendation" if index == 0 else "adds"
-        runs.append(
-            TuningRun(
-                method=point.method,
-                kwargs=framework_kwargs(point.method, framework, point.settings()),
-                configuration=point.key,
-                reason=f"{what}: {describe_point(point)}; on the similar tasks the best run so far falls "
-                f"{step.regret:.1%} short of the best result on average, {step.shortfall:.1%} short of "
-                "tuning the candidates with this budget",
-            )
-        )
-    return runs
-
-
-@dataclass(frozen=True)
-class Situation:
-    """Stages 1 to 3 for one request: what an answer, and each later ask/tell step, start from."""
-
-    features: Features
-    similar: Similar
-    limits: Limits
-    budget: int  # tuning runs the user can afford, declared or assumed
-
-
 def situation(
     request: RecommendationRequest, ruleset: RuleSet, measured: MeasuredProfile | None = None
 ) -> Situation:
-    """The features, similar tasks and limits of a request (deterministic: the same request, rule set and
-    measurements give the same situation, so a study's later steps see what its answer saw)."""
+    """Stages 1 to 3 for a request (deterministic: the same request, rule set and measurements give the
+    same situation, so a study's later steps see what its answer saw)."""
     evidence = ruleset.evidence
     features = build_features(request.profile, measured, ruleset.constants.assumed_tuning_budget)
     descriptors = describe(request.profile, features.measured if evidence.measured_descriptors else None)
-    similar = _similar(evidence, descriptors)
+    similar = similar_tasks(evidence, descriptors)
     budget = int(features.values["tuning_budget"])
-    return Situation(features, similar, _limits(ruleset, features, request, budget), budget)
+    return Situation(features, similar, apply_limits(ruleset, features, request, budget), budget)
 
 
-def _cross_study(
-    evidence: Evidence, similar: Similar, studies: StudySnapshot
-) -> tuple[CrossStudy, Matrix | None]:
-    """Other studies within the distance of the farthest similar task, and their bonus per column."""
+def similar_studies(
+    evidence: Evidence, similar: Similar, studies: StudySnapshot | None
+) -> tuple[CrossStudy | None, Matrix | None]:
+    """Other studies within the distance of the farthest similar task, and their bonus per column (None
+    when no studies were given or they move nothing)."""
+    if studies is None:
+        return None, None
     cutoff = max((neighbour.distance for neighbour in similar.neighbours), default=0.0)
     found = studies.cross_study(similar.descriptors, evidence.spreads, cutoff)
     if not found.moves:
@@ -331,28 +128,87 @@ def _cross_study(
     return found, bonus
 
 
-def _studies_evidence(found: CrossStudy, method: Method) -> StudiesEvidence:
-    best = found.best_in(method)
-    text = (
-        f"on {len(found.similar)} similar studies from {found.clients} identified clients, the recommended "
-        f"method ({method}) was best in {best}"
+def _support(regret: Matrix, rows: list[int], column: int, reference: int) -> float:
+    """Share of the similar tasks on which `column` did better than `reference`."""
+    return float(np.mean(regret[rows, column] < regret[rows, reference]))
+
+
+def _greedy(
+    ruleset: RuleSet, stages: Situation, runs: int, bonus: Matrix | None, first: int | None
+) -> list[PlanStep]:
+    evidence = ruleset.evidence
+    return greedy_plan(
+        evidence.regret_matrix,
+        stages.similar.weights,
+        stages.limits.baseline,
+        stages.limits.allowed,
+        runs,
+        objective=objective_of(evidence),
+        first=first,
+        bonus=bonus,
     )
-    text += (
-        f"; they moved nothing: {found.why_not}"
-        if found.why_not
-        else (
-            "; they moved the plan by a bonus of "
-            + ", ".join(f"{value:.3f} for {key}" for key, value in sorted(found.moves.items()))
-            + " (in units of regret)"
-        )
+
+
+def make_plan(ruleset: RuleSet, stages: Situation, bonus: Matrix | None = None) -> Plan:
+    """Stage 4: the greedy plan (with other studies' `bonus`, if any) of at most the budget's runs; its
+    first run is moved nearer a default when a far learning rate lacks the similar tasks' support."""
+    evidence, regret, similar = ruleset.evidence, ruleset.evidence.regret_matrix, stages.similar
+    runs = min(stages.budget, ruleset.constants.max_plan_runs)
+    steps = _greedy(ruleset, stages, runs, bonus, None)
+    point = evidence.points[steps[0].column]
+    if abs(point.lr_step) < _FAR_FROM_DEFAULT_STEPS:
+        return Plan(steps, None)
+    reference = evidence.grid.index(default_point(point.method).key)
+    support = _support(regret, similar.rows, steps[0].column, reference)
+    needed = ruleset.constants.departure_support
+    if support >= needed:
+        return Plan(steps, None)
+    near = [c for c in stages.limits.allowed if abs(evidence.points[c].lr_step) < _FAR_FROM_DEFAULT_STEPS]
+    first = min(near, key=lambda column: float(similar.weights @ regret[:, column]))
+    note = (
+        f"{point.method} at {point.lr_multiplier:.3g}x its default lr scored best, but beat its default on "
+        f"only {support:.0%} of the similar tasks (a departure of more than 3x needs {needed:.0%}): the "
+        "recommendation stays within 3x of a default"
     )
-    return StudiesEvidence(
-        similar_studies=len(found.similar),
-        clients=found.clients,
-        recommended_best=best,
-        moved=bool(found.moves),
-        moves=found.moves,
-        text=text,
+    return Plan(_greedy(ruleset, stages, runs, bonus, first), note)
+
+
+def _gradient_scale(features: Features, assumed: float) -> GradientScale:
+    gradient_rms = features.number("gradient_rms")
+    sparsity = features.number("sparsity") or 0.0
+    if gradient_rms is not None and gradient_rms > 0.0 and sparsity < 1.0:
+        return GradientScale(gradient_rms / math.sqrt(1.0 - sparsity), measured=True)
+    return GradientScale(assumed, measured=False)
+
+
+def answer_configs(context: Context, plan: Plan) -> tuple[dict[str, Setting], Configs]:
+    """Stage 5: the winner's hyperparameters flat in the request's framework, and its configs for every
+    framework with notes at the measured (or assumed) gradient scale."""
+    constants = context.ruleset.constants
+    winner = context.ruleset.evidence.points[plan.winner]
+    settings = winner.settings()
+    configs = build_configs(
+        winner.method,
+        settings,
+        _gradient_scale(context.features, constants.assumed_gradient_rms),
+        constants.equivalence_tolerance,
+    )
+    return flatten(framework_kwargs(winner.method, context.framework, settings)), configs
+
+
+def _explaining(ruleset: RuleSet, features: Features) -> list[Explanation]:
+    return [e for e in ruleset.explanations if evaluate(e.condition, features) is True]
+
+
+def _basis(evidence: Evidence, similar: Similar) -> EvidenceBasis:
+    return EvidenceBasis(
+        descriptors=similar.descriptors,
+        similar_tasks=[
+            SimilarTask(name=n.task.name, family=n.task.family, distance=round(n.distance, 3))
+            for n in similar.neighbours
+        ],
+        tasks_in_evidence=len(evidence.tasks),
+        shrinkage=evidence.shrinkage,
     )
 
 
@@ -364,79 +220,27 @@ def recommend(
 ) -> Recommendation:
     """Recommend a method, its hyperparameters and configs for a declared and/or measured profile;
     `studies`, when given, are the other studies' outcomes the answer reports (and may be moved by)."""
-    constants, evidence = ruleset.constants, ruleset.evidence
+    evidence = ruleset.evidence
     stages = situation(request, ruleset, measured)
-    features, similar, limits, budget = stages.features, stages.similar, stages.limits, stages.budget
-    found, bonus = _cross_study(evidence, similar, studies) if studies is not None else (None, None)
-    explaining = [e for e in ruleset.explanations if evaluate(e.condition, features) is True]
-    plan, moved = _plan(ruleset, similar, limits, min(budget, constants.max_plan_runs), bonus)
-    winner_column = plan[0].column
-    winner = evidence.points[winner_column]
-    settings = winner.settings()
-
-    rationale = [_evidence_item(evidence, similar, winner_column, features)]
-    if moved is not None:
-        rationale.append(RationaleItem(rule="departure-needs-evidence", text=moved, evidence={}))
-    studies_block = None
-    if found is not None:
-        studies_block = _studies_evidence(found, winner.method)
-        if found.moves:
-            rationale.append(
-                RationaleItem(
-                    rule="cross-study-evidence",
-                    text=studies_block.text,
-                    evidence={"similar_studies": len(found.similar), "clients": found.clients},
-                )
-            )
-    rationale += [
-        _item(explanation, features) for explanation in explaining if explanation.argues_for == winner.method
-    ]
-    rationale += [_item(guardrail, features) for guardrail in limits.fired]
-    assumptions = list(features.assumptions)
-    if limits.ignored:
-        assumptions.append("every candidate is excluded by a guardrail; the guardrails were set aside")
-    if len(plan) < budget:
-        assumptions.append(
-            f"the plan has {len(plan)} runs for a budget of {budget}: "
-            + (
-                f"plans are capped at {constants.max_plan_runs} runs"
-                if budget > constants.max_plan_runs and len(plan) == constants.max_plan_runs
-                else "further configurations improved none of the similar tasks"
-            )
-        )
-    if features.number("gradient_rms") is None:
-        assumptions.append(
-            "no gradient scale measured; equivalence notes assume gradients of about "
-            f"{constants.assumed_gradient_rms:g}"
-        )
-    context = Context(ruleset, features, similar, limits, request.framework, explaining)
-    others = [method for method in request.candidates if method != winner.method]
-    alternatives = [_alternative(context, method, winner_column) for method in others]
-    alternatives.sort(key=lambda alternative: -alternative.score)
+    found, bonus = similar_studies(evidence, stages.similar, studies)
+    plan = make_plan(ruleset, stages, bonus)
+    context = Context(
+        ruleset, stages, request.framework, request.candidates, _explaining(ruleset, stages.features)
+    )
+    method = evidence.points[plan.winner].method
+    studies_block: StudiesEvidence | None = None if found is None else studies_evidence(found, method)
+    hyperparameters, configs = answer_configs(context, plan)
     return Recommendation(
-        method=winner.method,
+        method=method,
         framework=request.framework,
-        hyperparameters=flatten(framework_kwargs(winner.method, request.framework, settings)),
-        configs=build_configs(
-            winner.method,
-            settings,
-            _gradient_scale(features, constants.assumed_gradient_rms),
-            constants.equivalence_tolerance,
-        ),
-        rationale=rationale,
-        alternatives=alternatives,
-        tuning_plan=_tuning_runs(evidence, plan, request.framework),
+        hyperparameters=hyperparameters,
+        configs=configs,
+        rationale=rationale(context, plan, studies_block),
+        alternatives=alternatives(context, plan),
+        tuning_plan=tuning_runs(evidence, plan.steps, request.framework),
         measured=measured.overall if measured is not None else None,
-        basis=EvidenceBasis(
-            descriptors=similar.descriptors,
-            similar_tasks=[
-                SimilarTask(name=n.task.name, family=n.task.family, distance=round(n.distance, 3))
-                for n in similar.neighbours
-            ],
-            tasks_in_evidence=len(evidence.tasks),
-            shrinkage=evidence.shrinkage,
-        ),
-        assumptions=assumptions,
+        basis=_basis(evidence, stages.similar),
+        assumptions=assumptions(context, plan),
         rules_version=ruleset.version,
         evidence=studies_block,
         evidence_version=None if studies is None else studies.version,

@@ -239,7 +239,7 @@ def objective_of(evidence: Evidence) -> Objective:
     return Objective(evidence.plan_objective, evidence.baseline_penalty, evidence.departure_costs)
 
 
-def greedy_plan(
+def greedy_plan(  # noqa: PLR0913  keyword-only plan options; a record would only rename them
     regret: Matrix,
     weights: Matrix,
     baseline: Matrix,

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from optadvisor.profiler.figures import Figures
-from optadvisor.rules.request import DeclaredProfile
+from optadvisor.profiler.thresholds import INTERMITTENT_AT_MOST, RARE_BELOW, as_share
+from optadvisor.rules.request import MODEL_FAMILIES, DeclaredProfile
 
 FeatureKind = Literal["number", "integer", "category", "boolean"]
 Origin = Literal["declared", "measured", "estimated", "assumed"]
@@ -34,10 +35,14 @@ _MEASURED_ONLY: dict[str, FeatureSpec] = {
     "steps": FeatureSpec("integer", "Steps in the measured gradient sample."),
     "window_steps": FeatureSpec("integer", "Training steps the measured sample spans."),
     "rare_coordinate_fraction": FeatureSpec(
-        "number", "Fraction of coordinates active in at least one and at most 1% of the steps (measured)."
+        "number",
+        f"Fraction of coordinates active in at least one and at most {as_share(RARE_BELOW)} of the steps "
+        "(measured).",
     ),
     "intermittent_coordinate_fraction": FeatureSpec(
-        "number", "Fraction of coordinates active in at least one and at most half of the steps (measured)."
+        "number",
+        "Fraction of coordinates active in at least one and at most "
+        f"{as_share(INTERMITTENT_AT_MOST)} of the steps (measured).",
     ),
     "silent_coordinate_fraction": FeatureSpec(
         "number", "Fraction of coordinates zero in every step of the sample (measured)."
@@ -68,7 +73,7 @@ FEATURES: Mapping[str, FeatureSpec] = {
     "model_family": FeatureSpec(
         "category",
         "Kind of model (declared).",
-        ("linear", "mlp", "cnn", "rnn", "transformer", "embedding", "rl", "other"),
+        MODEL_FAMILIES,
     ),
     "convex": FeatureSpec("boolean", "Whether the objective is convex (declared)."),
     **_MEASURED_ONLY,

@@ -8,12 +8,11 @@ how much it differs at the given gradient scale.
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 
 from optadvisor.optimizers import catalogue
+from optadvisor.optimizers.catalogue.names import Framework, Method
 from optadvisor.rules.canonical import STATED, Setting, Settings, significant
 from optadvisor.rules.recommendation import ClassConfig, Configs, FunctionConfig, Kwarg
-from optadvisor.rules.request import Framework, Method
 
 _KERAS_DECAY_NOTE = (
     "Keras applies weight_decay decoupled (θ ← θ − lr·wd·θ before the step), torch adds wd·θ to the "
@@ -29,19 +28,9 @@ def _number(settings: Settings, name: str) -> float:
     return float(settings[name])
 
 
-@cache
-def _names(method: Method, framework: Framework) -> dict[str, str]:
-    """Canonical name → the framework's name, from the optimizers catalogue."""
-    return {
-        mapping.canonical: name
-        for mapping in catalogue.entry(method).name_mapping
-        if (name := getattr(mapping, framework)) is not None
-    }
-
-
 def framework_kwargs(method: Method, framework: Framework, settings: Settings) -> dict[str, Kwarg]:
     """`settings` (canonical names, torch semantics) in `framework`'s names and semantics."""
-    names = _names(method, framework)
+    names = catalogue.framework_names(method, framework)
     kwargs: dict[str, Kwarg] = {}
     for name in STATED[method]:
         value: Kwarg = settings[name]

@@ -11,8 +11,8 @@ of the evidence base.
 from dataclasses import dataclass
 from functools import cache
 
+from optadvisor.optimizers.catalogue.names import METHODS, Method
 from optadvisor.rules.canonical import Setting, significant, torch_defaults
-from optadvisor.rules.request import METHODS, Method
 
 STEPS_PER_DECADE = 2
 # Nine points, four decades. SGD's torch default (lr 1e-3, no momentum) sits at the low end of the rates

@@ -2,8 +2,8 @@
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from optadvisor.optimizers.catalogue.names import Framework, Method
 from optadvisor.profiler.figures import Figures
-from optadvisor.rules.request import Framework, Method
 
 Scalar = float | int | str | bool
 Kwarg = float | bool | list[float]

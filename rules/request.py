@@ -3,16 +3,25 @@
 Gradients are not part of this model; the caller profiles them and passes the report to `recommend`.
 """
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-Method = Literal["adagrad", "rmsprop", "adadelta", "adam", "adamw", "sgd"]
-Framework = Literal["torch", "keras", "optax"]
-ModelFamily = Literal["linear", "mlp", "cnn", "rnn", "transformer", "embedding", "rl", "other"]
+from optadvisor.optimizers.catalogue.names import FRAMEWORKS, METHODS, Framework, Method
 
-METHODS: tuple[Method, ...] = ("adagrad", "rmsprop", "adadelta", "adam", "adamw", "sgd")
-FRAMEWORKS: tuple[Framework, ...] = ("torch", "keras", "optax")
+__all__ = [
+    "FRAMEWORKS",
+    "METHODS",
+    "MODEL_FAMILIES",
+    "DeclaredProfile",
+    "Framework",
+    "Method",
+    "ModelFamily",
+    "RecommendationRequest",
+]
+
+ModelFamily = Literal["linear", "mlp", "cnn", "rnn", "transformer", "embedding", "rl", "other"]
+MODEL_FAMILIES: tuple[str, ...] = get_args(ModelFamily)
 
 # Strict: a JSON true or "0.5" is not a number, and "yes" is not a boolean.
 UnitInterval = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False, strict=True)]

@@ -17,15 +17,18 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, model_validator
 
+from optadvisor.optimizers.catalogue.names import FRAMEWORKS, METHODS
+from optadvisor.profiler.thresholds import QUOTED
 from optadvisor.rules.conditions import Condition, check_condition
 from optadvisor.rules.errors import RuleSetError
 from optadvisor.rules.evidence import Evidence
 from optadvisor.rules.features import FEATURES
-from optadvisor.rules.request import METHODS
 from optadvisor.rules.templates import check_template
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 _CONDITION_TAGS = {"comparison", "all", "any", "not"}
+# Served with the rule set but declared below it (features, names, thresholds): not part of its version.
+_SERVED_NOT_HASHED = {"version", "features", "thresholds", "methods", "frameworks"}
 
 
 def _unknown_methods(names: list[str], rule: str | None, field: str) -> None:
@@ -121,7 +124,7 @@ class RuleSet(BaseModel):
     @cached_property
     def version(self) -> str:
         """First 12 hex digits of the sha256 of the canonical JSON of the rule set and its evidence."""
-        content = self.model_dump(mode="json", exclude={"version", "features"}, by_alias=True)
+        content = self.model_dump(mode="json", exclude=_SERVED_NOT_HASHED, by_alias=True)
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
 
@@ -133,6 +136,28 @@ class RuleSet(BaseModel):
             name: {"kind": spec.kind, "description": spec.description}
             | ({"choices": list(spec.choices)} if spec.choices else {})
             for name, spec in FEATURES.items()
+        }
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def methods(self) -> list[str]:
+        """The methods rules may name, from the optimizers catalogue."""
+        return list(METHODS)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def frameworks(self) -> list[str]:
+        """The frameworks whose names and semantics the answers use, from the optimizers catalogue."""
+        return list(FRAMEWORKS)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def thresholds(self) -> dict[str, dict[str, float | int | str]]:
+        """The numbers rationale templates may quote by name, from their one home below the rules
+        (`profiler.thresholds.QUOTED`): value, meaning, and the constant that declares it."""
+        return {
+            name: {"value": quoted.value, "description": quoted.description, "home": quoted.home}
+            for name, quoted in QUOTED.items()
         }
 
 

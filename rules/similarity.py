@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from optadvisor.profiler.figures import Figures
+from optadvisor.profiler.thresholds import INTERMITTENT_AT_MOST, as_share
 from optadvisor.rules.request import DeclaredProfile
 
 Descriptor = float | str
@@ -44,7 +45,9 @@ DESCRIPTORS: Mapping[str, DescriptorSpec] = {
     ),
     "sparsity": DescriptorSpec("number", "Fraction of zero gradient entries: measured, else declared."),
     "intermittent_fraction": DescriptorSpec(
-        "number", "Fraction of coordinates active in at least one and at most half of the steps (measured)."
+        "number",
+        "Fraction of coordinates active in at least one and at most "
+        f"{as_share(INTERMITTENT_AT_MOST)} of the steps (measured).",
     ),
     "silent_fraction": DescriptorSpec(
         "number", "Fraction of coordinates zero in every step of the sample (measured)."

@@ -21,8 +21,8 @@ from functools import cached_property
 
 import numpy as np
 
+from optadvisor.optimizers.catalogue.names import Method
 from optadvisor.rules.evidence import Matrix
-from optadvisor.rules.request import Method
 from optadvisor.rules.similarity import Descriptors, DescriptorTable
 
 

@@ -4,8 +4,8 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import anyio.to_thread
 from fastapi import FastAPI
@@ -43,6 +43,8 @@ from optadvisor.service.studies import Studies, policy_of
 logger = logging.getLogger("optadvisor.upkeep")
 
 # Room for a few thousand distinct declared profiles (an answer is about 5 kB).
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
 DECLARED_ANSWER_CACHE_BYTES = 16 * 1024 * 1024
 
 # Allocations between two young garbage collections while serving (CPython's default is 700).
@@ -115,15 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         upkeep = asyncio.create_task(_upkeep(services))
         log_writer.start()
-        # Everything loaded so far (torch, numpy, the rules, SQLAlchemy) lives as long as the process: out
-        # of the collector's sight, a full collection no longer walks it. Requests that wait for their
-        # commit outlive a young collection, so full collections come often; walking the start-up heap
-        # each time stalled every request for about 100 ms (p99 of the throughput benchmark). Young
-        # collections come every 20,000 allocations instead of 700: a declared request allocates a few
-        # hundred objects, nearly all freed by reference counting (+4-5% declared throughput, measured).
-        gc.freeze()
-        thresholds = gc.get_threshold()
-        gc.set_threshold(YOUNG_COLLECTION_ALLOCATIONS, *thresholds[1:])
+        thresholds = _tune_collector()
         try:
             yield
         finally:
@@ -135,6 +129,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine.dispose()
             log_writer.stop()
 
+    app = _routed_app(settings, metrics, lifespan)
+    _install_middleware(app, settings, metrics, links)
+    return app
+
+
+def _routed_app(settings: Settings, metrics: Metrics, lifespan: Lifespan) -> FastAPI:
+    """The app with its routers, problem+json error handlers, OpenAPI document and docs page."""
     app = FastAPI(
         title="optadvisor",
         version="0.1.0",
@@ -155,6 +156,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_openapi(app, routers)
     install_docs(app)
+    return app
+
+
+def _tune_collector() -> tuple[int, ...]:
+    """Freeze the start-up heap and space young collections out; the thresholds to restore.
+
+    Everything loaded so far (torch, numpy, the rules, SQLAlchemy) lives as long as the process: out of
+    the collector's sight, a full collection no longer walks it. Requests that wait for their commit
+    outlive a young collection, so full collections come often; walking the start-up heap each time
+    stalled every request for about 100 ms (p99 of the throughput benchmark). Young collections come every
+    20,000 allocations instead of 700: a declared request allocates a few hundred objects, nearly all freed
+    by reference counting (+4-5% declared throughput, measured).
+    """
+    gc.freeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_ALLOCATIONS, *thresholds[1:])
+    return thresholds
+
+
+def _install_middleware(app: FastAPI, settings: Settings, metrics: Metrics, links: ReportLinks) -> None:
     # Added innermost first: the request id exists before the key check or the body guard refuse anything,
     # and a request without a valid key is refused before its body is read.
     app.add_middleware(
@@ -167,7 +188,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.api_keys:
         app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys, prefix=API_PREFIX, links=links)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
-    return app
 
 
 app = create_app()

@@ -186,7 +186,7 @@ def _print_recommendation(answer: dict[str, Any], meanings: dict[str, str]) -> N
 
 
 @cli.command()
-def recommend(
+def recommend(  # noqa: PLR0913  typer command: each parameter is a CLI option
     *,
     profile: Annotated[
         Path | None, typer.Option(help="JSON file holding the `profile` object (declared figures).")
@@ -419,7 +419,7 @@ def studies_report(
 
 
 @cli.command()
-def outcome(
+def outcome(  # noqa: PLR0913  typer command: each parameter is a CLI option
     study_id: Annotated[str, typer.Argument(help="The study's id.")],
     *,
     metric: Annotated[float | None, typer.Option(help="The run's final metric.")] = None,

@@ -133,7 +133,7 @@ def _busy(reason: str, retry_after: int) -> ProblemError:
 class ComputePool:
     """Admission to the worker threads, and the budgets of the jobs running in them."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  keyword-only settings the app passes by name
         self,
         *,
         workers: int,

@@ -30,7 +30,7 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def send_problem(
+async def send_problem(  # noqa: PLR0913  ASGI send/scope plus the problem's fields
     send: Send,
     scope: Scope,
     status: int,
@@ -165,69 +165,18 @@ class BodyGuardMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = header(scope, b"content-length")
-        if declared is not None and header(scope, b"transfer-encoding") is not None:
-            # RFC 9112 §6.3: the two together may be a smuggling attempt; a proxy in front trusting the
-            # length would see other requests than this server. Refused, and the connection closed.
-            await send_problem(
-                send, scope, 400, "A request may carry Content-Length or Transfer-Encoding, not both."
-            )
+        if await self._refused_by_headers(scope, send):
             return
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await send_problem(send, scope, 413, str(BodyTooLarge(self.max_bytes).detail))
-            return
-        if declared is not None and declared.isdigit() and not self.bodies.fits(int(declared)):
-            # Only busy: the body is discarded as it arrives, so the client reads the 503 and retries.
-            busy = BodiesFull(self.retry_after_seconds)
-            await send_problem(send, scope, 503, str(busy.detail), headers=_raw_headers(busy), close=False)
-            return
-
-        loop = asyncio.get_running_loop()
-        received = 0
-        deadline: float | None = None
-        refusal: HTTPException | None = None
-        response_started = False
-
-        async def guarded_receive() -> Message:
-            nonlocal received, deadline, refusal
-            if refusal is not None:
-                raise refusal
-            if deadline is None:
-                deadline = loop.time() + self.read_timeout
-            try:
-                # asyncio's own timer: uvicorn serves on asyncio; anyio.fail_after cost about 10 µs a call.
-                async with asyncio.timeout_at(deadline):
-                    message = await receive()
-            except TimeoutError:
-                refusal = BodyTimeout(self.read_timeout)
-                raise refusal from None
-            if message["type"] == "http.request":
-                size = len(message.get("body", b""))
-                if received + size > self.max_bytes:
-                    refusal = BodyTooLarge(self.max_bytes)
-                    raise refusal
-                if not self.bodies.take(size):
-                    refusal = BodiesFull(self.retry_after_seconds)
-                    raise refusal
-                received += size
-            return message
-
-        async def guarded_send(message: Message) -> None:
-            nonlocal response_started
-            if refusal is not None and not response_started:
-                return
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
+        guard = _BodyGuard(self, receive, send)
         try:
-            await self.app(scope, guarded_receive, guarded_send)
+            await self.app(scope, guard.receive, guard.send)
         except Exception:
-            if refusal is None or response_started:
+            if guard.refusal is None or guard.response_started:
                 raise
         finally:
-            self.bodies.give_back(received)
-        if refusal is not None and not response_started:
+            self.bodies.give_back(guard.received)
+        refusal = guard.refusal
+        if refusal is not None and not guard.response_started:
             await send_problem(
                 send,
                 scope,
@@ -236,6 +185,74 @@ class BodyGuardMiddleware:
                 headers=_raw_headers(refusal),
                 close=not isinstance(refusal, BodiesFull),
             )
+
+    async def _refused_by_headers(self, scope: Scope, send: Send) -> bool:
+        """Answer from the headers alone when they already settle it; whether it did."""
+        declared = header(scope, b"content-length")
+        if declared is not None and header(scope, b"transfer-encoding") is not None:
+            # RFC 9112 §6.3: the two together may be a smuggling attempt; a proxy in front trusting the
+            # length would see other requests than this server. Refused, and the connection closed.
+            await send_problem(
+                send, scope, 400, "A request may carry Content-Length or Transfer-Encoding, not both."
+            )
+            return True
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await send_problem(send, scope, 413, str(BodyTooLarge(self.max_bytes).detail))
+            return True
+        if declared is not None and declared.isdigit() and not self.bodies.fits(int(declared)):
+            # Only busy: the body is discarded as it arrives, so the client reads the 503 and retries.
+            busy = BodiesFull(self.retry_after_seconds)
+            await send_problem(send, scope, 503, str(busy.detail), headers=_raw_headers(busy), close=False)
+            return True
+        return False
+
+
+class _BodyGuard:
+    """One request's body as it arrives: counted against the limits and the read deadline; once a limit
+    trips, every later read raises the refusal and the app's own answer is held back."""
+
+    def __init__(self, limits: BodyGuardMiddleware, receive: Receive, send: Send) -> None:
+        self._limits = limits
+        self._receive = receive
+        self._send = send
+        self._loop = asyncio.get_running_loop()
+        self._deadline: float | None = None
+        self.received = 0
+        self.refusal: HTTPException | None = None
+        self.response_started = False
+
+    async def receive(self) -> Message:
+        if self.refusal is not None:
+            raise self.refusal
+        if self._deadline is None:
+            self._deadline = self._loop.time() + self._limits.read_timeout
+        try:
+            # asyncio's own timer: uvicorn serves on asyncio; anyio.fail_after cost about 10 µs a call.
+            async with asyncio.timeout_at(self._deadline):
+                message = await self._receive()
+        except TimeoutError:
+            self.refusal = BodyTimeout(self._limits.read_timeout)
+            raise self.refusal from None
+        if message["type"] == "http.request":
+            self._count(len(message.get("body", b"")))
+        return message
+
+    def _count(self, size: int) -> None:
+        limits = self._limits
+        if self.received + size > limits.max_bytes:
+            self.refusal = BodyTooLarge(limits.max_bytes)
+            raise self.refusal
+        if not limits.bodies.take(size):
+            self.refusal = BodiesFull(limits.retry_after_seconds)
+            raise self.refusal
+        self.received += size
+
+    async def send(self, message: Message) -> None:
+        if self.refusal is not None and not self.response_started:
+            return
+        if message["type"] == "http.response.start":
+            self.response_started = True
+        await self._send(message)
 
 
 def _raw_headers(error: HTTPException) -> list[tuple[bytes, bytes]]:

@@ -98,7 +98,7 @@ def problem_body(
     return problem.model_dump(mode="json", exclude_none=True)
 
 
-def problem_response(
+def problem_response(  # noqa: PLR0913  keyword-only optional fields of a problem document
     status: int,
     detail: str,
     *,

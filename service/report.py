@@ -128,81 +128,113 @@ def _axis_of(values: Sequence[float], log: bool, label: str) -> Axis:
     return Axis(low - pad, high + pad, False, label)
 
 
-def chart(
-    series: Sequence[Series], x: Axis, y: Axis, title: str, marks: Sequence[tuple[float, str]] = ()
-) -> str:
-    """An SVG line (or point) chart; `marks` are labelled vertical lines at x positions."""
-    width, height = _WIDTH - _LEFT - _RIGHT, _HEIGHT - _TOP - _BOTTOM
+@dataclass(frozen=True)
+class _Plot:
+    """A chart's drawing area: data coordinates to pixels, and which points a log axis can show."""
 
-    def px(value: float) -> float:
-        return x.scale(value, _LEFT, width)
+    x: Axis
+    y: Axis
+    width: float = _WIDTH - _LEFT - _RIGHT
+    height: float = _HEIGHT - _TOP - _BOTTOM
 
-    def py(value: float) -> float:
-        return y.scale(value, _TOP + height, -height)
+    def px(self, value: float) -> float:
+        return self.x.scale(value, _LEFT, self.width)
 
-    def usable(xv: float, yv: float) -> bool:
+    def py(self, value: float) -> float:
+        return self.y.scale(value, _TOP + self.height, -self.height)
+
+    def usable(self, xv: float, yv: float) -> bool:
         ok = math.isfinite(xv) and math.isfinite(yv)
-        return ok and (xv > 0 or not x.log) and (yv > 0 or not y.log)
+        return ok and (xv > 0 or not self.x.log) and (yv > 0 or not self.y.log)
 
-    parts = [
-        f'<svg role="img" aria-label="{escape(title)}" width="{_WIDTH}" height="{_HEIGHT}" '
-        f'viewBox="0 0 {_WIDTH} {_HEIGHT}" xmlns="http://www.w3.org/2000/svg">'
-    ]
-    for tick in x.ticks():
+
+def _frame(plot: _Plot) -> list[str]:
+    """Grid lines, tick labels, the axes' box and their labels."""
+    px, py, width, height = plot.px, plot.py, plot.width, plot.height
+    parts = []
+    for tick in plot.x.ticks():
         parts.append(
             f'<line class="grid" x1="{px(tick):.1f}" x2="{px(tick):.1f}" y1="{_TOP}" y2="{_TOP + height}"/>'
         )
         parts.append(
             f'<text x="{px(tick):.1f}" y="{_TOP + height + 14}" text-anchor="middle">{tick:.3g}</text>'
         )
-    for tick in y.ticks():
+    for tick in plot.y.ticks():
         parts.append(
             f'<line class="grid" x1="{_LEFT}" x2="{_LEFT + width}" y1="{py(tick):.1f}" y2="{py(tick):.1f}"/>'
         )
         parts.append(f'<text x="{_LEFT - 4}" y="{py(tick) + 4:.1f}" text-anchor="end">{tick:.3g}</text>')
     parts.append(f'<rect class="axis" fill="none" x="{_LEFT}" y="{_TOP}" width="{width}" height="{height}"/>')
     parts.append(
-        f'<text x="{_LEFT + width / 2}" y="{_HEIGHT - 6}" text-anchor="middle">{escape(x.label)}</text>'
+        f'<text x="{_LEFT + width / 2}" y="{_HEIGHT - 6}" text-anchor="middle">{escape(plot.x.label)}</text>'
     )
     parts.append(
         f'<text x="12" y="{_TOP + height / 2}" transform="rotate(-90 12 {_TOP + height / 2})" '
-        f'text-anchor="middle">{escape(y.label)}</text>'
+        f'text-anchor="middle">{escape(plot.y.label)}</text>'
     )
+    return parts
+
+
+def _marks(plot: _Plot, marks: Sequence[tuple[float, str]]) -> list[str]:
+    """Labelled dashed vertical lines at x positions the axis can show."""
+    parts = []
+    y = plot.y.low if not plot.y.log else plot.y.high
     for mark, (position, label) in enumerate(marks):
-        if usable(position, y.low if not y.log else y.high):
+        if plot.usable(position, y):
             parts.append(
-                f'<line stroke="#444" stroke-dasharray="4 3" x1="{px(position):.1f}" '
-                f'x2="{px(position):.1f}" y1="{_TOP}" y2="{_TOP + height}"/>'
+                f'<line stroke="#444" stroke-dasharray="4 3" x1="{plot.px(position):.1f}" '
+                f'x2="{plot.px(position):.1f}" y1="{_TOP}" y2="{_TOP + plot.height}"/>'
             )
             parts.append(
-                f'<text x="{px(position) + 3:.1f}" y="{_TOP + 12 + 13 * mark}">{escape(label)}</text>'
+                f'<text x="{plot.px(position) + 3:.1f}" y="{_TOP + 12 + 13 * mark}">{escape(label)}</text>'
             )
+    return parts
+
+
+def _band(plot: _Plot, item: Series) -> list[str]:
+    if item.band is None:
+        return []
+    lower, upper = item.band
+    edge = [(xv, yv) for xv, yv in zip(item.xs, upper, strict=True) if plot.usable(xv, yv)]
+    edge += [(xv, yv) for xv, yv in reversed(list(zip(item.xs, lower, strict=True))) if plot.usable(xv, yv)]
+    if not edge:
+        return []
+    path = " ".join(f"{plot.px(xv):.1f},{plot.py(yv):.1f}" for xv, yv in edge)
+    return [f'<polygon fill="{item.colour}" fill-opacity="0.15" stroke="none" points="{path}"/>']
+
+
+def _series(plot: _Plot, item: Series, index: int) -> list[str]:
+    """One series: its band, its line or points, and its legend entry."""
+    parts = _band(plot, item)
+    points = [
+        (plot.px(xv), plot.py(yv)) for xv, yv in zip(item.xs, item.ys, strict=True) if plot.usable(xv, yv)
+    ]
+    if item.points_only:
+        parts += [f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{item.colour}"/>' for cx, cy in points]
+    elif points:
+        path = " ".join(f"{cx:.1f},{cy:.1f}" for cx, cy in points)
+        parts.append(f'<polyline fill="none" stroke="{item.colour}" stroke-width="2" points="{path}"/>')
+    legend_y = _TOP + 14 + 16 * index
+    parts.append(
+        f'<rect x="{_WIDTH - _RIGHT + 10}" y="{legend_y - 9}" width="10" height="10" fill="{item.colour}"/>'
+    )
+    parts.append(f'<text x="{_WIDTH - _RIGHT + 24}" y="{legend_y}">{escape(item.label)}</text>')
+    return parts
+
+
+def chart(
+    series: Sequence[Series], x: Axis, y: Axis, title: str, marks: Sequence[tuple[float, str]] = ()
+) -> str:
+    """An SVG line (or point) chart; `marks` are labelled vertical lines at x positions."""
+    plot = _Plot(x, y)
+    parts = [
+        f'<svg role="img" aria-label="{escape(title)}" width="{_WIDTH}" height="{_HEIGHT}" '
+        f'viewBox="0 0 {_WIDTH} {_HEIGHT}" xmlns="http://www.w3.org/2000/svg">',
+        *_frame(plot),
+        *_marks(plot, marks),
+    ]
     for index, item in enumerate(series):
-        if item.band is not None:
-            lower, upper = item.band
-            edge = [(xv, yv) for xv, yv in zip(item.xs, upper, strict=True) if usable(xv, yv)]
-            edge += [
-                (xv, yv) for xv, yv in reversed(list(zip(item.xs, lower, strict=True))) if usable(xv, yv)
-            ]
-            if edge:
-                path = " ".join(f"{px(xv):.1f},{py(yv):.1f}" for xv, yv in edge)
-                parts.append(
-                    f'<polygon fill="{item.colour}" fill-opacity="0.15" stroke="none" points="{path}"/>'
-                )
-        points = [(px(xv), py(yv)) for xv, yv in zip(item.xs, item.ys, strict=True) if usable(xv, yv)]
-        if item.points_only:
-            parts += [
-                f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{item.colour}"/>' for cx, cy in points
-            ]
-        elif points:
-            path = " ".join(f"{cx:.1f},{cy:.1f}" for cx, cy in points)
-            parts.append(f'<polyline fill="none" stroke="{item.colour}" stroke-width="2" points="{path}"/>')
-        legend_y = _TOP + 14 + 16 * index
-        parts.append(
-            f'<rect x="{_WIDTH - _RIGHT + 10}" y="{legend_y - 9}" width="10" height="10" '
-            f'fill="{item.colour}"/>'
-        )
-        parts.append(f'<text x="{_WIDTH - _RIGHT + 24}" y="{legend_y}">{escape(item.label)}</text>')
+        parts += _series(plot, item, index)
     parts.append("</svg>")
     return "".join(parts)
 

@@ -6,11 +6,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from optadvisor.optimizers.catalogue.names import Framework, Method
 from optadvisor.profiler import ReplayRun
 from optadvisor.profiler.replay import MAX_TRACED_COORDINATES
 from optadvisor.profiler.schema import GradientSampleJSON
 from optadvisor.rules import Recommendation, RecommendationRequest
-from optadvisor.rules.request import DeclaredProfile, Method
+from optadvisor.rules.request import DeclaredProfile
 from optadvisor.service.examples import (
     OUTCOME_EXAMPLE,
     PROFILE_EXAMPLE,
@@ -24,7 +25,6 @@ MAX_TRAINING_STEPS: int = next(
     bound.le for bound in DeclaredProfile.model_fields["training_steps"].metadata if hasattr(bound, "le")
 )
 
-Framework = Literal["torch", "keras", "optax"]
 TracedCoordinates = Annotated[
     list[Annotated[int, Field(ge=0)]], Field(min_length=1, max_length=MAX_TRACED_COORDINATES)
 ]

@@ -34,10 +34,11 @@ from benchmarks.evidence.dataset import (
     read_outcomes,
 )
 from optadvisor import profiler
+from optadvisor.optimizers.catalogue.names import METHODS, Method
 from optadvisor.rules.engine import recommend
 from optadvisor.rules.evidence import Evidence, EvidenceTask, Provenance
 from optadvisor.rules.features import without_signal
-from optadvisor.rules.request import DeclaredProfile, Method, RecommendationRequest
+from optadvisor.rules.request import DeclaredProfile, RecommendationRequest
 from optadvisor.rules.ruleset import RuleSet, parse_ruleset
 from optadvisor.rules.similarity import DESCRIPTORS, Descriptors, describe
 
@@ -57,7 +58,7 @@ OBJECTIVE_CHOICES: tuple[tuple[Literal["regret", "within"], float], ...] = (
 )
 MEASURED_CHOICES = (True, False)
 SELECTION_BUDGETS = (1, 4)
-SIX: tuple[Method, ...] = ("adagrad", "rmsprop", "adadelta", "adam", "adamw", "sgd")
+SIX: tuple[Method, ...] = METHODS
 _SAMPLES = TypeAdapter(dict[str, profiler.GradientSampleJSON])
 # What the service is sent: everything the capture helper sends; the arrays alone (a user posting .npy
 # files); or nothing but the declared profile.
@@ -211,7 +212,7 @@ def packaged_rules() -> dict[str, Any]:
     return dict(yaml.safe_load(resources.files("optadvisor.rules").joinpath("default.yaml").read_text()))
 
 
-def advise(
+def advise(  # noqa: PLR0913  keyword-only cell options, named at every call
     ruleset: RuleSet,
     measurements: Measurements,
     task: TaskOutcomes,

@@ -109,7 +109,7 @@ def _torch_kwargs(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     return {name: tuple(value) if isinstance(value, list) else value for name, value in kwargs.items()}
 
 
-def generate(
+def generate(  # noqa: PLR0913  keyword-only run options of the corpus generator
     tasks: Sequence[str] | None = None,
     *,
     seeds: Sequence[int] = SEEDS,

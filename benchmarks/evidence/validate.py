@@ -91,7 +91,7 @@ def portfolio_keys(evidence: Evidence, candidates: Sequence[str], budget: int) -
     return [evidence.grid[step.column] for step in plan]
 
 
-def sequential_keys(
+def sequential_keys(  # noqa: PLR0913  keyword-only cell options, named at every call
     ruleset: RuleSet,
     measurements: Measurements,
     task: TaskOutcomes,
@@ -161,7 +161,7 @@ def previous_plans(path: Path = PREVIOUS_ADVICE_PATH) -> Mapping[str, Mapping[st
     return json.loads(path.read_text())["plans"] if path.exists() else {}
 
 
-def strategies(
+def strategies(  # noqa: PLR0913  keyword-only cell options, named at every call
     task: TaskOutcomes,
     seed_index: int,
     budget: int,
@@ -201,7 +201,7 @@ Tallies = dict[tuple[str, ...], Tally]
 Comparisons = dict[tuple[str, int, str], Comparison]
 
 
-def _score(
+def _score(  # noqa: PLR0913  keyword-only options of one scoring pass
     tasks: Sequence[TaskOutcomes],
     seeds: Sequence[int],
     budgets: Sequence[int],
@@ -255,7 +255,7 @@ def _rows(tallies: Tallies, per_family: bool) -> list[dict[str, Any]]:
     return rows
 
 
-def validate(
+def validate(  # noqa: PLR0913  keyword-only options of the validation run
     dataset: Dataset,
     captures: Mapping[tuple[str, int], Samples],
     *,

@@ -10,15 +10,29 @@ from optadvisor.optimizers.catalogue.models import (
     MethodEntry,
     NameMapping,
 )
+from optadvisor.optimizers.catalogue.names import (
+    FRAMEWORKS,
+    METHODS,
+    Framework,
+    Method,
+    framework_name,
+    framework_names,
+)
 
 __all__ = [
+    "FRAMEWORKS",
+    "METHODS",
     "Behaviour",
+    "Framework",
     "FrameworkHyperparameter",
     "HyperparameterEntry",
+    "Method",
     "MethodEntry",
     "NameMapping",
     "entries",
     "entry",
+    "framework_name",
+    "framework_names",
 ]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from optadvisor.optimizers.catalogue.models import FrameworkHyperparameter, HyperparameterEntry
 
 
-def real(
+def real(  # noqa: PLR0913  keyword-only fields of one table row
     name: str,
     default: float | None,
     *,

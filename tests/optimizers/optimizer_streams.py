@@ -57,7 +57,7 @@ def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
     return float(np.abs(actual[mask] - expected[mask]).max(initial=0.0)) / scale
 
 
-def run_ours(
+def run_ours(  # noqa: PLR0913  keyword-only stream of one parity run
     method: str,
     framework: str,
     hyperparameters: dict[str, Any],

@@ -108,3 +108,19 @@ def ruleset(fixture: Evidence | None = None, **constants: Any) -> RuleSet:
     raw = yaml.safe_load(resources.files("optadvisor.rules").joinpath("default.yaml").read_text())
     raw["constants"] |= constants
     return parse_ruleset(raw, fixture or evidence())
+
+
+def weak_departure() -> Evidence:
+    """Three dense tasks among three neighbours: one says Adam at 3.2x its default lr wins big, two say its
+    default is as good or better, so the departure has the support of a third of them."""
+    base = evidence(neighbours=3)
+    tasks = list(base.tasks)
+    column, default = base.grid.index("adam:+1:0"), base.grid.index("adam:+0:0")
+    regret_a = list(tasks[4].regret)
+    regret_a[column], regret_a[default] = 0.0, 0.6
+    regret_b = list(tasks[5].regret)
+    regret_b[column], regret_b[default] = 0.1, 0.05
+    extra = tasks[5].model_copy(update={"name": "dense/c", "regret": regret_b})
+    tasks[4] = tasks[4].model_copy(update={"regret": regret_a})
+    tasks[5] = tasks[5].model_copy(update={"regret": regret_b})
+    return base.model_copy(update={"tasks": [*tasks, extra]})

@@ -61,18 +61,8 @@ def test_a_far_learning_rate_with_the_support_of_the_similar_tasks_is_recommende
 
 def test_a_far_learning_rate_without_majority_support_stays_within_three_times_a_default() -> None:
     """Failure class 6: an estimate far from the default needs evidence that such departures pay off."""
-    evidence = evidence_fixture.evidence(neighbours=3)
-    tasks = list(evidence.tasks)
     # One dense task says Adam at 3.2x wins big; two say its default is as good or better.
-    column, default = evidence.grid.index("adam:+1:0"), evidence.grid.index("adam:+0:0")
-    regret_a = list(tasks[4].regret)
-    regret_a[column], regret_a[default] = 0.0, 0.6
-    regret_b = list(tasks[5].regret)
-    regret_b[column], regret_b[default] = 0.1, 0.05
-    extra = tasks[5].model_copy(update={"name": "dense/c", "regret": regret_b})
-    tasks[4] = tasks[4].model_copy(update={"regret": regret_a})
-    tasks[5] = tasks[5].model_copy(update={"regret": regret_b})
-    fixture = evidence.model_copy(update={"tasks": [*tasks, extra]})
+    fixture = evidence_fixture.weak_departure()
     answer = recommend(
         RecommendationRequest.model_validate({"profile": {"model_family": "mlp", "tuning_budget": 1}}),
         evidence_fixture.ruleset(fixture),
