@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optadvisor.profiler.figures import Figures
-from optadvisor.profiler.report import ProfileReport
+from optadvisor.profiler.report import GroupContrast, ProfileReport
 from optadvisor.rules.engine import describe_point, situation
 from optadvisor.rules.engine import recommend as recommend_whole_model
 from optadvisor.rules.evidence import WITHIN, Evidence, Matrix
@@ -44,7 +44,7 @@ from optadvisor.rules.recommendation import (
     Recommendation,
     TuningRun,
 )
-from optadvisor.rules.request import Framework, RecommendationRequest
+from optadvisor.rules.request import DeclaredProfile, Framework, RecommendationRequest
 from optadvisor.rules.ruleset import RuleSet
 from optadvisor.rules.similarity import DESCRIPTORS, describe
 from optadvisor.rules.studies import StudySnapshot
@@ -166,10 +166,11 @@ class Contrast:
 
 
 def contrast(
-    profile: RecommendationRequest, evidence: Evidence, figures: Mapping[str, Figures]
+    declared: DeclaredProfile, evidence: Evidence, figures: Mapping[str, Figures]
 ) -> Contrast | None:
-    """The measured descriptor on which two of the groups differ most (None for fewer than two groups)."""
-    described = {name: describe(profile.profile, group) for name, group in figures.items() if _signal(group)}
+    """The measured descriptor on which two of the groups differ most, in spreads of the evidence base
+    (None for fewer than two groups with a signal)."""
+    described = {name: describe(declared, group) for name, group in figures.items() if _signal(group)}
     best: Contrast | None = None
     names = list(described)
     for index, first in enumerate(names):
@@ -444,7 +445,7 @@ def advise(
         return whole.model_copy(update={"advice_scope": "whole_model", "advice_scope_reason": reason})
     evidence = ruleset.evidence
     verdicts = judge_groups(request, ruleset, measured, whole)
-    found = contrast(request, evidence, {v.name: v.figures for v in verdicts})
+    found = contrast(request.profile, evidence, {v.name: v.figures for v in verdicts})
     differs = f"; the groups differ most in {found.describe()}" if found is not None else ""
     badly = [verdict for verdict in verdicts if verdict.served_badly]
     if not badly:
@@ -485,4 +486,17 @@ def advise(
             "configs": _top_configs(whole, entries, evidence, whole_column),
             "tuning_plan": group_plan(entries, len(whole.tuning_plan), request.framework, evidence),
         }
+    )
+
+
+def group_contrast(ruleset: RuleSet, figures: Mapping[str, Figures]) -> GroupContrast | None:
+    """What `POST /v1/profiles` and `POST /v1/replays` report: the figure two groups differ in most."""
+    found = contrast(DeclaredProfile(), ruleset.evidence, figures)
+    if found is None:
+        return None
+    return GroupContrast(
+        figure=found.descriptor,
+        values={found.first: found.first_value, found.second: found.second_value},
+        spreads=found.spreads,
+        text=f"the groups differ most in {found.describe()}",
     )

@@ -153,6 +153,17 @@ def _print_recommendation(answer: dict[str, Any], meanings: dict[str, str]) -> N
     for item in answer.get("rationale") or []:
         rationale.add_row(str(item.get("rule")), str(item.get("text")))
     console.print(rationale)
+    if answer.get("advice_scope_reason"):
+        console.print(
+            Text.assemble(
+                ("Advice scope: ", "bold"), f"{answer.get('advice_scope')}: {answer['advice_scope_reason']}"
+            )
+        )
+    for group in answer.get("groups") or []:
+        table = Table("hyperparameter", "value", title=f"{', '.join(group['parameters'])}: {group['method']}")
+        for name, value in (group.get("hyperparameters") or {}).items():
+            table.add_row(name, _cell(value))
+        console.print(table)
     alternatives = Table("method", "score", "why not", title="Alternatives")
     for item in answer.get("alternatives") or []:
         alternatives.add_row(str(item.get("method")), _cell(item.get("score")), str(item.get("reason")))
@@ -164,6 +175,11 @@ def _print_recommendation(answer: dict[str, Any], meanings: dict[str, str]) -> N
         )
     plan = Table("#", "method", "kwargs", title="Tuning plan")
     for number, item in enumerate(answer.get("tuning_plan") or [], start=1):
+        if item.get("groups"):
+            for group in item["groups"]:
+                name = f"{', '.join(group['parameters'])}: {group['method']}"
+                plan.add_row(str(number), name, _cell(group.get("kwargs")))
+            continue
         plan.add_row(str(number), str(item.get("method")), _cell(item.get("kwargs")))
     console.print(plan)
     for assumption in answer.get("assumptions") or []:

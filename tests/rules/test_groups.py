@@ -133,7 +133,7 @@ def test_a_group_with_no_signal_is_left_to_the_whole_model_method(ruleset: RuleS
 
 def test_contrast_names_the_figure_the_groups_differ_in_most(ruleset: RuleSet) -> None:
     report = _mixed_report()
-    found = contrast(_request(), ruleset.evidence, {n: g.figures for n, g in report.groups.items()})
+    found = contrast(_request().profile, ruleset.evidence, {n: g.figures for n, g in report.groups.items()})
     assert found is not None
     assert found.descriptor in {
         "nonstationarity",
@@ -145,4 +145,4 @@ def test_contrast_names_the_figure_the_groups_differ_in_most(ruleset: RuleSet) -
         "log_gradient_to_parameter",
     }
     assert found.spreads > 1.0
-    assert contrast(_request(), ruleset.evidence, {"one": report.groups["fc.weight"].figures}) is None
+    assert contrast(_request().profile, ruleset.evidence, {"one": report.groups["fc.weight"].figures}) is None
