@@ -60,6 +60,7 @@ def _group_dict(parameters: str, kwargs: Mapping[str, Kwarg]) -> str:
 
 _TORCH_PER_GROUP = '''
 
+
 class PerGroupOptimizer:
     """One torch optimizer per parameter group, stepped together."""
 
@@ -80,6 +81,7 @@ class PerGroupOptimizer:
     def load_state_dict(self, state_dict):
         for inner, saved in zip(self.optimizers, state_dict["optimizers"], strict=True):
             inner.load_state_dict(saved)
+
 
 '''
 
