@@ -12,6 +12,9 @@ named `optimizer`:
 - Optax: `optax.partition` (the same transformation as `optax.multi_transform`) labelling each leaf by its
   path in the params pytree, joined with "." (a flat dict keyed by the names, or nested dicts whose keys
   join to them); unnamed leaves get the whole-model method.
+
+`keras.optimizers.MultiOptimizer` first shipped in Keras 3.15.0 and `optax.partition` in Optax 0.2.5 (3.14.0
+and 0.2.4 lack them), so the snippets need those releases or later.
 """
 
 from collections.abc import Mapping, Sequence
