@@ -172,17 +172,24 @@ def contrast(
     (None for fewer than two groups with a signal)."""
     described = {name: describe(declared, group) for name, group in figures.items() if _signal(group)}
     best: Contrast | None = None
-    names = list(described)
-    for index, first in enumerate(names):
-        for second in names[index + 1 :]:
-            for descriptor, spec in DESCRIPTORS.items():
-                a, b = described[first].get(descriptor), described[second].get(descriptor)
-                if spec.kind != "number" or not isinstance(a, float | int) or not isinstance(b, float | int):
-                    continue
-                spread = evidence.spreads.get(descriptor, 1.0) or 1.0
-                distance = abs(float(a) - float(b)) / spread
-                if best is None or distance > best.spreads:
-                    best = Contrast(descriptor, first, float(a), second, float(b), round(distance, 3))
+    # Per descriptor the two groups furthest apart are its lowest and its highest: linear in the groups.
+    for descriptor, spec in DESCRIPTORS.items():
+        if spec.kind != "number":
+            continue
+        values = {
+            name: float(value)
+            for name, found in described.items()
+            if isinstance(value := found.get(descriptor), float | int)
+        }
+        if len(values) < 2:
+            continue
+        low, high = min(values, key=values.__getitem__), max(values, key=values.__getitem__)
+        if low == high:  # every group alike in this descriptor
+            high = next(name for name in values if name != low)
+        spread = evidence.spreads.get(descriptor, 1.0) or 1.0
+        distance = (values[high] - values[low]) / spread
+        if best is None or distance > best.spreads:
+            best = Contrast(descriptor, low, values[low], high, values[high], round(distance, 3))
     return best
 
 
