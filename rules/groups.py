@@ -7,21 +7,28 @@ How it decides:
    reading the group's measured descriptors (sparsity, how it is spread, drift, noise, scale): what the
    request declares is the same for every group, so only the measurements can tell groups apart.
 3. A group is served badly by the whole-model configuration when a guardrail that holds on the group's own
-   figures excludes the whole-model method, or when, on the tasks of the evidence base most like the group,
-   the whole-model configuration falls behind the group's own recommendation by more than the evidence
-   base's own "as good as the best" margin (`rules.evidence.WITHIN`, 5% of the task's reference scale).
-   No constant here is tuned to a case: the margin is the one every regret in the evidence is judged by.
-4. If any group is served badly the advice is per group: each such group gets its own recommendation, the
+   figures excludes the whole-model method. Beyond that, groups are split only between a sparse kind
+   (sparsity at least 50%, where the rule set's rare-features guidance starts) and a dense kind, and only in a
+   model that has both: the largest group of a kind stands for it, and when, on the tasks of the evidence
+   base most like that group, the whole-model configuration falls behind the group's own recommendation by
+   more than the evidence base's own "as good as the best" margin (`rules.evidence.WITHIN`, 5% of the task's
+   reference scale), every group of that kind takes the group's recommendation. No constant here is tuned to
+   a case: the margin is the one every regret in the evidence is judged by, the 50% the guidance's.
+   (Judging every tensor on its own, the first design, split dense MLPs' tensors and lost there when held
+   out: `benchmarks/README.md`, section evidence/groups.py.)
+4. If any group is served badly the advice is per group: each such group gets its recommendation, the
    others the whole-model configuration; groups with the same configuration share an entry. Otherwise the
-   advice is for the whole model, and says how close the groups came.
+   advice is for the whole model, and says why.
 
-What the evidence base cannot yet say: its tasks were each trained with one method for every parameter, so
-step 3 judges each group by single-method tasks that resemble it; no corpus task has mixed groups yet.
+What the evidence base cannot say: its tasks (the mixed ones too: a bag-of-words table feeding an MLP,
+user and item tables) were each trained with one method for every parameter, so step 3 judges a group by
+single-method tasks that resemble it. Per-group runs are trained and compared, held out, only by
+`benchmarks/evidence/groups.py`; the rule is not fitted on them.
 """
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -49,6 +56,9 @@ from optadvisor.rules.ruleset import RuleSet
 from optadvisor.rules.similarity import DESCRIPTORS, describe
 from optadvisor.rules.studies import StudySnapshot
 
+# A group is of the sparse kind from this sparsity on: where the rule set's `adagrad-rare-features` guidance
+# (rare features want per-coordinate rates) starts to apply.
+SPARSE = 0.5
 _SHOWN_FIGURES = (
     "coordinates",
     "sparsity",
@@ -82,6 +92,8 @@ class GroupVerdict:
     own_regret: float  # mean regret of its own recommendation on its similar tasks
     whole_regret: float  # mean regret of the whole-model configuration there
     blocked_by: list[str]  # guardrails on its own figures that exclude the whole-model method
+    split: bool = False  # whether it gets its own configuration (see `_by_kind`)
+    follows: str | None = None  # the tensor of its kind whose recommendation it takes, when not its own
 
     @property
     def gap(self) -> float:
@@ -89,7 +101,48 @@ class GroupVerdict:
 
     @property
     def served_badly(self) -> bool:
-        return bool(self.blocked_by) or self.gap > WITHIN
+        return self.split
+
+
+def _by_kind(verdicts: Sequence[GroupVerdict]) -> list[GroupVerdict]:
+    """Which groups get their own configuration.
+
+    A guardrail that holds on a group's own figures against the whole-model method always splits it off.
+    Otherwise groups are judged by kind, sparse (sparsity at least `SPARSE`) or dense, and only when the
+    model has both kinds: the largest group of a kind (most coordinates measured) stands for its kind, and
+    when the whole-model configuration falls more than the evidence's 5% margin behind that group's own
+    recommendation on its similar tasks, every group of the kind takes that recommendation. A model of one
+    kind gets one method (unless a guardrail splits a group off): judging each tensor of a dense model on
+    its own, by the single-method tasks its figures resemble, fired on dense MLPs held out and lost there
+    (benchmarks/README.md, evidence/groups.py).
+    """
+    kinds = [
+        [verdict for verdict in verdicts if (verdict.figures.sparsity >= SPARSE) is sparse]
+        for sparse in (True, False)
+    ]
+    kinds = [kind for kind in kinds if kind]
+    decided: dict[str, GroupVerdict] = {}
+    for kind in kinds:
+        representative = max(kind, key=lambda verdict: verdict.figures.coordinates)
+        split = len(kinds) > 1 and representative.gap > WITHIN
+        for verdict in kind:
+            if verdict.blocked_by:
+                decided[verdict.name] = replace(verdict, split=True)
+            elif split and verdict is not representative:
+                decided[verdict.name] = replace(
+                    verdict,
+                    split=True,
+                    own=representative.own,
+                    own_column=representative.own_column,
+                    rows=representative.rows,
+                    weights=representative.weights,
+                    own_regret=representative.own_regret,
+                    whole_regret=representative.whole_regret,
+                    follows=representative.name,
+                )
+            else:
+                decided[verdict.name] = replace(verdict, split=split)
+    return [decided[verdict.name] for verdict in verdicts]
 
 
 def _signal(figures: Figures) -> bool:
@@ -138,7 +191,7 @@ def judge_groups(
                 blocked_by=blocked,
             )
         )
-    return verdicts
+    return _by_kind(verdicts)
 
 
 def _first_configuration(answer: Recommendation) -> str:
@@ -221,11 +274,21 @@ def _verdict_item(verdict: GroupVerdict, evidence: Evidence, whole_column: int) 
         f"best on average and the whole-model choice, {describe_point(whole_point)}, "
         f"{verdict.whole_regret:.1%}"
     )
+    if verdict.follows is not None:
+        text = (
+            f"{verdict.name} is judged with the largest group of its kind "
+            f"({'sparse' if verdict.figures.sparsity >= SPARSE else 'dense'}), {verdict.follows}: " + text
+        )
     if verdict.blocked_by:
         text += f"; on this group's own figures the guardrail(s) {', '.join(verdict.blocked_by)} exclude "
         text += whole_point.method
     elif verdict.served_badly:
         text += f": {verdict.gap:.1%} more, beyond the evidence's 5% margin"
+    elif verdict.gap > WITHIN:
+        text += (
+            f": {verdict.gap:.1%} more, but groups are split on this only between a sparse and a dense kind, "
+            "judged by the largest group of each"
+        )
     else:
         text += f": within the evidence's 5% margin ({verdict.gap:.1%})"
     return RationaleItem(
@@ -457,12 +520,24 @@ def advise(
     badly = [verdict for verdict in verdicts if verdict.served_badly]
     if not badly:
         if verdicts:
-            widest = max(verdicts, key=lambda verdict: verdict.gap)
-            reason = (
-                "one method serves every group: on each group's most similar tasks the whole-model choice "
-                f"is within the evidence's 5% margin of that group's own best (widest gap: {widest.name}, "
-                f"{widest.gap:.1%}){differs}"
-            )
+            sparse = [verdict for verdict in verdicts if verdict.figures.sparsity >= SPARSE]
+            if sparse and len(sparse) < len(verdicts):
+                judged = [
+                    max(kind, key=lambda verdict: verdict.figures.coordinates)
+                    for kind in (sparse, [verdict for verdict in verdicts if verdict not in sparse])
+                ]
+                why = (
+                    "on the most similar tasks of the largest sparse and dense groups ("
+                    + ", ".join(f"{verdict.name}: {verdict.gap:.1%} behind its own" for verdict in judged)
+                    + ") the whole-model choice is within the evidence's 5% margin"
+                )
+            else:
+                kind = "sparse" if sparse else "dense"
+                why = (
+                    f"every group is {kind} (sparsity {'at least' if sparse else 'below'} {SPARSE:.0%}), so "
+                    "one kind, and no guardrail holds against the whole-model method on any group's figures"
+                )
+            reason = f"one method serves every group: {why}{differs}"
         else:
             reason = "no group's gradients carry a signal, so the advice is for the whole model"
         return whole.model_copy(update={"advice_scope": "whole_model", "advice_scope_reason": reason})

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from benchmarks.evidence.fit import SIX, Measurements, declared, fit, packaged_r
 from benchmarks.evidence.task import Batch, Task
 from optadvisor.rules import RecommendationRequest, RuleSet, parse_ruleset, recommend
 from optadvisor.rules.engine import recommend as recommend_whole_model
+from optadvisor.rules.evidence import Evidence
 from optadvisor.rules.grid import ConfigPoint
 
 MIXED = ("text_classifier", "embedding_mf")
@@ -139,9 +141,20 @@ class Cell:
         return (against - value) / self.scale  # > 0: value is better
 
 
+FOLDS = Path(tempfile.gettempdir()) / "optadvisor_group_folds"
+
+
 def _fold_ruleset(dataset: Dataset, measurements: Measurements, family: str) -> RuleSet:
-    inner = [task for task in dataset.tasks.values() if task.family != family]
-    evidence, _ = fit(inner, measurements, provenance(sources(), [family]), packaged_rules())
+    """The rule set fitted without ``family`` (kept in FOLDS, keyed by the data's hashes, for reruns)."""
+    hashes = sources()
+    cached = FOLDS / f"{family}-{hashes[0][:12]}-{hashes[1][:12]}.json"
+    if cached.exists():
+        evidence = Evidence.model_validate_json(cached.read_text())
+    else:
+        inner = [task for task in dataset.tasks.values() if task.family != family]
+        evidence, _ = fit(inner, measurements, provenance(hashes, [family]), packaged_rules())
+        FOLDS.mkdir(parents=True, exist_ok=True)
+        cached.write_text(evidence.model_dump_json())
     return parse_ruleset(packaged_rules(), evidence)
 
 

@@ -2,15 +2,17 @@
 
 import numpy as np
 import pytest
+from conftest import DENSE_STATIONARY
 
 from optadvisor.profiler import profile
+from optadvisor.profiler.figures import Figures
 from optadvisor.profiler.report import ProfileReport
 from optadvisor.profiler.sample import make_sample
 from optadvisor.profiler.synthetic import drifting_scale, stationary_gaussian, zipf_bag_of_words
 from optadvisor.rules import RecommendationRequest, RuleSet, recommend
 from optadvisor.rules.engine import recommend as recommend_whole_model
 from optadvisor.rules.frameworks import constructor
-from optadvisor.rules.groups import contrast
+from optadvisor.rules.groups import GroupVerdict, _by_kind, contrast
 
 
 def _request(**profile: object) -> RecommendationRequest:
@@ -146,3 +148,38 @@ def test_contrast_names_the_figure_the_groups_differ_in_most(ruleset: RuleSet) -
     }
     assert found.spreads > 1.0
     assert contrast(_request().profile, ruleset.evidence, {"one": report.groups["fc.weight"].figures}) is None
+
+
+def _verdict(name: str, sparsity: float, coordinates: int, gap: float, blocked: bool = False) -> GroupVerdict:
+    figures = Figures.model_validate({**DENSE_STATIONARY, "sparsity": sparsity, "coordinates": coordinates})
+    return GroupVerdict(
+        name=name,
+        figures=figures,
+        own=None,  # type: ignore[arg-type]  # not read by the split
+        own_column=len(name),
+        rows=[0],
+        weights=np.ones(1),
+        own_regret=0.1,
+        whole_regret=0.1 + gap,
+        blocked_by=["a-guardrail"] if blocked else [],
+    )
+
+
+def test_a_model_of_one_kind_is_split_only_by_a_guardrail() -> None:
+    dense = [_verdict("fc1.weight", 0.0, 512, 0.2), _verdict("fc1.bias", 0.0, 8, 0.3)]
+    assert [verdict.served_badly for verdict in _by_kind(dense)] == [False, False]
+    guarded = [*dense, _verdict("fc2.weight", 0.0, 64, 0.0, blocked=True)]
+    assert [verdict.served_badly for verdict in _by_kind(guarded)] == [False, False, True]
+
+
+def test_the_largest_group_of_a_kind_decides_for_its_kind() -> None:
+    verdicts = [
+        _verdict("embedding.weight", 0.95, 4096, 0.08),  # the sparse kind, behind by more than 5%
+        _verdict("other_table.weight", 0.9, 128, 0.0),
+        _verdict("fc.weight", 0.0, 512, 0.04),  # the dense kind, within 5%
+        _verdict("fc.bias", 0.0, 8, 0.5),
+    ]
+    decided = _by_kind(verdicts)
+    assert [verdict.served_badly for verdict in decided] == [True, True, False, False]
+    assert decided[1].follows == "embedding.weight"
+    assert decided[1].own_column == decided[0].own_column  # it takes the table's recommendation
