@@ -277,10 +277,16 @@ def summarise(
             "final_loss_vs_single_advice_relative": [round(r, 4) for r in relative],
         }
 
+    budgets = sorted({c.budget for c in cells})
     by = {
         f"{kind}:budget{budget}": block([c for c in cells if c.family in group and c.budget == budget])
-        for kind, group in (("mixed", MIXED), ("alike", ALIKE))
-        for budget in sorted({c.budget for c in cells})
+        for kind, group in (("mixed", MIXED), ("alike", ALIKE), ("all", tuple(families)))
+        for budget in budgets
+    }
+    by |= {
+        f"{family}:budget{budget}": block([c for c in cells if c.family == family and c.budget == budget])
+        for family in families
+        for budget in budgets
     }
     return {
         "command": "PYTHONPATH=. python -m benchmarks.evidence.groups",
@@ -293,6 +299,15 @@ def summarise(
 
 
 def main() -> None:
+    """`python -m benchmarks.evidence.groups [FAMILY ...]`; `--summary` rewrites the summary of the
+    results file from its cells."""
+    if sys.argv[1:] == ["--summary"]:
+        saved = json.loads(RESULTS.read_text())
+        cells = [Cell(**cell) for cell in saved["cells"]]
+        result = summarise(cells, saved["trainer_check"], saved["families"], saved["seconds"])
+        RESULTS.write_text(json.dumps(result, indent=1) + "\n")
+        print(json.dumps(result["summary"], indent=1))
+        return
     families = sys.argv[1:] or [*MIXED, *ALIKE]
     torch.set_num_threads(1)
     result = evaluate(families)
