@@ -19,12 +19,27 @@ KWARGS = "optadvisor.kwargs"
 _WANDB = {STUDY: "optadvisor_study", METHOD: "optadvisor_method", KWARGS: "optadvisor_kwargs"}
 
 
+def _per_group(groups: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """A per-group run as flat params: `group_<i>.parameters`, `group_<i>.method`, `group_<i>.<kwarg>`."""
+    flat: dict[str, Any] = {}
+    for index, group in enumerate(groups):
+        flat[f"group_{index}.parameters"] = ",".join(group["parameters"])
+        flat[f"group_{index}.method"] = group["method"]
+        flat.update({f"group_{index}.{name}": value for name, value in group["kwargs"].items()})
+    return "per_group", flat
+
+
 def run_configuration(answer: dict[str, Any], plan_index: int | None = None) -> tuple[str, dict[str, Any]]:
-    """The method and framework kwargs a run trains with: the recommendation's, or a plan run's."""
+    """The method and framework kwargs a run trains with: the recommendation's, or a plan run's; for
+    per-group advice the method is "per_group" and the kwargs name each group's method and kwargs."""
     if plan_index is None:
+        if answer.get("advice_scope") == "per_group" and answer.get("tuning_plan"):
+            return run_configuration(answer, 0)
         framework = answer["framework"]
         return answer["method"], dict(answer["configs"][framework]["kwargs"])
     run = answer["tuning_plan"][plan_index]
+    if run.get("groups"):
+        return _per_group(run["groups"])
     return run["method"], dict(run["kwargs"])
 
 

@@ -53,6 +53,22 @@ class GroupProfile(BaseModel):
     )
 
 
+class GroupContrast(BaseModel):
+    """The measured figure on which two gradient groups differ most: what can make one method serve a
+    model's groups unequally (`POST /v1/recommendations` then judges whether it does)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    figure: str = Field(
+        description="The descriptor (as `GET /v1/rules` names it: sparsity, nonstationarity, log_gsnr, ...)."
+    )
+    values: dict[str, float] = Field(description="Its value in each of the two groups, by group name.")
+    spreads: float = Field(
+        description="How far apart the two values are, in that descriptor's spreads over the evidence base."
+    )
+    text: str
+
+
 class ProfileReport(BaseModel):
     """What the profiler measured in a set of gradient samples."""
 
@@ -66,6 +82,10 @@ class ProfileReport(BaseModel):
     groups: dict[str, GroupProfile]
     assumptions: list[str] = Field(description="Assumptions made where the request left something open.")
     estimates: list[str] = Field(description="Which figures are estimates rather than exact measurements.")
+    group_contrast: GroupContrast | None = Field(
+        default=None,
+        description="With two or more groups: the figure on which they differ most (null otherwise).",
+    )
 
 
 class GroupReplay(BaseModel):
@@ -94,3 +114,7 @@ class ReplayReport(BaseModel):
     runs: list[RunReplay]
     assumptions: list[str]
     estimates: list[str]
+    group_contrast: GroupContrast | None = Field(
+        default=None,
+        description="With two or more groups: the figure on which they differ most (null otherwise).",
+    )

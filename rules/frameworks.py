@@ -185,23 +185,26 @@ def build_configs(method: Method, settings: Settings, scale: GradientScale, tole
         torch=ClassConfig(
             class_=torch_class,
             kwargs=torch_kwargs,
-            code=_code(torch_class, torch_kwargs, "model.parameters()"),
+            code=(torch_code := _code(torch_class, torch_kwargs, "model.parameters()")),
             notes=[],
             equivalent=True,
+            single_method_code=torch_code,
         ),
         keras=ClassConfig(
             class_=keras_class,
             kwargs=keras_kwargs,
-            code=_code(keras_class, keras_kwargs),
+            code=(keras_code := _code(keras_class, keras_kwargs)),
             notes=keras_verdict.notes,
             equivalent=keras_verdict.equivalent,
+            single_method_code=keras_code,
         ),
         optax=FunctionConfig(
             function=optax_function,
             kwargs=optax_kwargs,
-            code=_code(optax_function, optax_kwargs),
+            code=(optax_code := _code(optax_function, optax_kwargs)),
             notes=optax_verdict.notes,
             equivalent=optax_verdict.equivalent,
+            single_method_code=optax_code,
         ),
     )
 

@@ -1,5 +1,7 @@
 """The engine's answer: method, hyperparameters, framework configs, rationale, alternatives, plan."""
 
+from typing import Literal
+
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from optadvisor.optimizers.catalogue.names import Framework, Method
@@ -20,6 +22,12 @@ class _Config(BaseModel):
     equivalent: bool = Field(
         description="True when this config's trajectory matches the torch config's within the stated "
         "tolerance (the notes quantify any residual difference)."
+    )
+    single_method_code: str | None = Field(
+        default=None,
+        description="The one-line constructor of the single whole-model method (`class`/`function` and "
+        "`kwargs`). Equal to `code` when the advice is for the whole model; with per-group advice `code` is "
+        "the snippet that builds every group's optimizer instead.",
     )
 
 
@@ -75,16 +83,32 @@ class Alternative(BaseModel):
     reason: str = Field(description="What favoured it, what counted against it, and where it would win.")
 
 
-class TuningRun(BaseModel):
-    """One training run of the tuning plan."""
+class PlanGroup(BaseModel):
+    """One parameter group's configuration in a per-group run of the tuning plan."""
 
     model_config = ConfigDict(frozen=True)
 
+    parameters: list[str] = Field(description="The group names as sent (e.g. the capture helper's names).")
     method: Method
-    kwargs: dict[str, Kwarg]
-    configuration: str = Field(
+    kwargs: dict[str, Kwarg] = Field(description="In the requested framework's names.")
+    configuration: str = Field(description="The evidence base's name of this group's configuration.")
+
+
+class TuningRun(BaseModel):
+    """One training run of the tuning plan: one method for the whole model (`method`, `kwargs`), or, with
+    per-group advice, one configuration per parameter group (`groups`; `method` and `kwargs` are null)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    method: Method | None
+    kwargs: dict[str, Kwarg] | None
+    configuration: str | None = Field(
         description="The evidence base's name of this configuration: method:lr step:variant, the lr being "
-        "the torch default x 10^(step/2) and variant 1 the method's alternative second hyperparameter."
+        "the torch default x 10^(step/2) and variant 1 the method's alternative second hyperparameter "
+        "(null for a per-group run: each group names its own)."
+    )
+    groups: list[PlanGroup] | None = Field(
+        default=None, description="Per-group runs only: each parameter group's method and kwargs."
     )
     reason: str = Field(description="What this run adds: the expected shortfall of the best run so far.")
 
@@ -129,6 +153,24 @@ class StudiesEvidence(BaseModel):
     text: str
 
 
+class GroupAdvice(BaseModel):
+    """The advice for one parameter group (one or more of the gradient groups sent, which share it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    parameters: list[str] = Field(description="The group names as sent (e.g. the capture helper's names).")
+    method: Method
+    hyperparameters: dict[str, float | bool] = Field(
+        description="Flat scalars in the requested framework's names, as the top-level `hyperparameters`."
+    )
+    configuration: str = Field(description="The evidence base's name of this group's configuration.")
+    rationale: list[RationaleItem] = Field(description="Why, quoting this group's measured figures.")
+    configs: Configs = Field(description="This group's optimizer alone, in each framework.")
+
+
+AdviceScope = Literal["per_group", "whole_model"]
+
+
 class Recommendation(BaseModel):
     """A recommended optimizer with ready-to-use configs and the reasons for it."""
 
@@ -157,4 +199,19 @@ class Recommendation(BaseModel):
     evidence_version: str | None = Field(
         default=None,
         description="Name of the snapshot of other studies' outcomes this answer used (null: none was used).",
+    )
+    advice_scope: AdviceScope = Field(
+        default="whole_model",
+        description="`per_group`: the measured gradient groups differ enough that one method serves some "
+        "of them badly, so `groups` and the configs' `code` give each group its own optimizer; "
+        "`whole_model`: one method (`method`, `hyperparameters`) for every parameter.",
+    )
+    advice_scope_reason: str = Field(
+        default="no gradient groups were measured, so the advice is for the whole model",
+        description="Why the advice has this scope, with the figures that decided.",
+    )
+    groups: list[GroupAdvice] | None = Field(
+        default=None,
+        description="Per-group advice (null unless `advice_scope` is `per_group`); the top-level `method` "
+        "and `hyperparameters` stay the single best choice for the whole model.",
     )

@@ -151,16 +151,44 @@ def _figures_table(title: str, figures: dict[str, Any], meanings: dict[str, str]
     return table
 
 
+def _hyperparameter_table(title: str, hyperparameters: dict[str, Any] | None) -> Table:
+    table = Table("hyperparameter", "value", title=title)
+    for name, value in (hyperparameters or {}).items():
+        table.add_row(name, _cell(value))
+    return table
+
+
+def _plan_table(plan: list[dict[str, Any]]) -> Table:
+    table = Table("#", "method", "kwargs", title="Tuning plan")
+    for number, item in enumerate(plan, start=1):
+        # A per-group run lists each group's method and kwargs on rows of its own.
+        for group in item.get("groups") or [item]:
+            name = str(group.get("method"))
+            if "parameters" in group:
+                name = f"{', '.join(group['parameters'])}: {name}"
+            table.add_row(str(number), name, _cell(group.get("kwargs")))
+    return table
+
+
+def _print_scope(answer: dict[str, Any]) -> None:
+    if answer.get("advice_scope_reason"):
+        console.print(
+            Text.assemble(
+                ("Advice scope: ", "bold"), f"{answer.get('advice_scope')}: {answer['advice_scope_reason']}"
+            )
+        )
+    for group in answer.get("groups") or []:
+        title = f"{', '.join(group['parameters'])}: {group['method']}"
+        console.print(_hyperparameter_table(title, group.get("hyperparameters")))
+
+
 def _print_recommendation(answer: dict[str, Any], meanings: dict[str, str]) -> None:
     console.print(
         Text.assemble(("Recommended: ", "bold"), f"{answer.get('method')} ({answer.get('framework')})")
     )
     if answer.get("id"):
         console.print(Text.assemble(("Study: ", "bold"), str(answer["id"])))
-    parameters = Table("hyperparameter", "value", title="Hyperparameters")
-    for name, value in (answer.get("hyperparameters") or {}).items():
-        parameters.add_row(name, _cell(value))
-    console.print(parameters)
+    console.print(_hyperparameter_table("Hyperparameters", answer.get("hyperparameters")))
     config = (answer.get("configs") or {}).get(answer.get("framework") or "", {})
     if config.get("code"):
         console.print(Text.assemble(("Config: ", "bold"), config["code"]))
@@ -168,6 +196,7 @@ def _print_recommendation(answer: dict[str, Any], meanings: dict[str, str]) -> N
     for item in answer.get("rationale") or []:
         rationale.add_row(str(item.get("rule")), str(item.get("text")))
     console.print(rationale)
+    _print_scope(answer)
     alternatives = Table("method", "score", "why not", title="Alternatives")
     for item in answer.get("alternatives") or []:
         alternatives.add_row(str(item.get("method")), _cell(item.get("score")), str(item.get("reason")))
@@ -177,10 +206,7 @@ def _print_recommendation(answer: dict[str, Any], meanings: dict[str, str]) -> N
         console.print(
             _figures_table(f"Measured in {measured.get('steps')} steps of gradients", measured, meanings)
         )
-    plan = Table("#", "method", "kwargs", title="Tuning plan")
-    for number, item in enumerate(answer.get("tuning_plan") or [], start=1):
-        plan.add_row(str(number), str(item.get("method")), _cell(item.get("kwargs")))
-    console.print(plan)
+    console.print(_plan_table(answer.get("tuning_plan") or []))
     for assumption in answer.get("assumptions") or []:
         console.print(f"assumed: {assumption}", style="dim")
 

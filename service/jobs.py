@@ -6,18 +6,23 @@ with what its study keeps beside it: `service.studies.Advice`).
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.datastructures import UploadFile
 
 from optadvisor import profiler, rules
 from optadvisor.profiler import GradientSample, Limits
+from optadvisor.profiler.figures import Figures
+from optadvisor.profiler.report import ProfileReport, ReplayReport
+from optadvisor.rules.groups import group_contrast
 from optadvisor.rules.studies import StudySnapshot
 from optadvisor.service.bodies import JsonBody, MultipartBody, parse_json, validate
 from optadvisor.service.problems import ProblemError
 from optadvisor.service.report import charts_of
 from optadvisor.service.schemas import ProfileForm, ProfileRequest, RecommendationBody, ReplayRequest
 from optadvisor.service.studies import Advice
+
+R = TypeVar("R", ProfileReport, ReplayReport)
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,16 @@ def _unexpected_fields(body: MultipartBody, allowed: set[str]) -> None:
         raise ProblemError(422, f"Unexpected {kind}: {names}; allowed: {', '.join(sorted(allowed))}.")
 
 
-def profile_job(body: JsonBody | MultipartBody, limits: JobLimits) -> bytes:
+def _with_contrast(report: R, ruleset: rules.RuleSet | None, figures: dict[str, Figures]) -> R:
+    """The report with the figure its groups differ in most (per-group advice starts from it)."""
+    if ruleset is None or len(figures) < 2:
+        return report
+    return report.model_copy(update={"group_contrast": group_contrast(ruleset, figures)})
+
+
+def profile_job(
+    body: JsonBody | MultipartBody, limits: JobLimits, ruleset: rules.RuleSet | None = None
+) -> bytes:
     """POST /v1/profiles: measure the samples."""
     if isinstance(body, JsonBody):
         request = validate(ProfileRequest, parse_json(body.raw, limits.max_json_depth))
@@ -59,6 +73,7 @@ def profile_job(body: JsonBody | MultipartBody, limits: JobLimits) -> bytes:
     report = profiler.profile(
         samples, training_steps=training_steps, framework=framework, recorded_every=every
     )
+    report = _with_contrast(report, ruleset, {name: group.figures for name, group in report.groups.items()})
     return report.model_dump_json().encode()
 
 
@@ -138,9 +153,13 @@ def declared_recommendation(
     return _advice(request, ruleset, studies, None, raw.decode())
 
 
-def replay_job(body: JsonBody, limits: JobLimits) -> bytes:
-    """POST /v1/replays: replay the samples through the requested runs."""
+def replay_job(body: JsonBody, limits: JobLimits, ruleset: rules.RuleSet | None = None) -> bytes:
+    """POST /v1/replays: replay the samples through the requested runs (with two or more groups, and the
+    figure they differ in most, measured as a profile measures it)."""
     request = validate(ReplayRequest, parse_json(body.raw, limits.max_json_depth))
     samples = profiler.samples_from_json(request.gradients, limits.gradients)
     report = profiler.replay(samples, request.runs, trace_coordinates=request.trace_coordinates)
+    if ruleset is not None and len(samples) >= 2:
+        measured = profiler.profile(samples, replays=False)
+        report = _with_contrast(report, ruleset, {n: g.figures for n, g in measured.groups.items()})
     return report.model_dump_json().encode()

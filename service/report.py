@@ -375,13 +375,27 @@ def _outcome_row(outcome: dict[str, Any]) -> list[object]:
     return [outcome.get("method") or "", configuration, outcome.get("metric_name", ""), value, tracker]
 
 
+def _kwargs_text(kwargs: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in kwargs.items())
+
+
+def _plan_row(index: int, run: dict[str, Any]) -> list[Any]:
+    """One run of the tuning plan; a per-group run lists each group's parameters, method and kwargs."""
+    if run.get("groups"):
+        groups = run["groups"]
+        return [
+            index,
+            "; ".join(f"{', '.join(g['parameters'])}: {g['method']}" for g in groups),
+            "; ".join(g["configuration"] for g in groups),
+            "; ".join(f"{', '.join(g['parameters'])}: {_kwargs_text(g['kwargs'])}" for g in groups),
+        ]
+    return [index, run["method"], run["configuration"], _kwargs_text(run["kwargs"])]
+
+
 def render(document: dict[str, Any], charts: dict[str, Any] | None, training_steps: int | None) -> str:
     """The report page of a study (`document` as GET /v1/recommendations/{id} returns it)."""
     answer, outcomes, request = document["answer"], document["outcomes"], document["request"]
-    plan = [
-        [index, run["method"], run["configuration"], ", ".join(f"{k}={v}" for k, v in run["kwargs"].items())]
-        for index, run in enumerate(answer["tuning_plan"])
-    ]
+    plan = [_plan_row(index, run) for index, run in enumerate(answer["tuning_plan"])]
     reasons = "".join(f"<li>{escape(item['text'])}</li>" for item in answer["rationale"])
     sections = [
         f"<h1>Study {escape(document['id'])}: {escape(answer['method'])} "
@@ -390,6 +404,16 @@ def render(document: dict[str, Any], charts: dict[str, Any] | None, training_ste
         f"evidence snapshot {escape(str(answer.get('evidence_version')))}.</p>",
         f"<h2>Why</h2><ul>{reasons}</ul>",
     ]
+    if answer.get("advice_scope_reason"):
+        sections.append(
+            f"<p>Advice scope: {escape(str(answer.get('advice_scope')))}: "
+            f"{escape(answer['advice_scope_reason'])}.</p>"
+        )
+    for group in answer.get("groups") or []:
+        items = "".join(f"<li>{escape(item['text'])}</li>" for item in group["rationale"])
+        sections.append(
+            f"<h3>{escape(', '.join(group['parameters']))}: {escape(group['method'])}</h3><ul>{items}</ul>"
+        )
     if answer.get("evidence"):
         sections.append(f"<p>{escape(answer['evidence']['text'])}.</p>")
     sections += ["<h2>Tuning plan</h2>", _table(["#", "method", "configuration", "kwargs"], plan)]

@@ -251,13 +251,26 @@ class Studies:
                     f"(0 to {len(plan) - 1}).",
                 )
             run = plan[body.plan_index]
+            if run.get("groups"):  # a per-group run: named as the groups it sets
+                return self._resolve_groups(
+                    [(group["method"], group["kwargs"]) for group in run["groups"]], framework
+                )
             return run["method"], run["configuration"]
         if body.method is not None:
             return body.method, configuration_of(body.method, body.kwargs or {}, framework)
         assert body.groups is not None
+        return self._resolve_groups(
+            [(group.method, group.kwargs) for group in body.groups.values()], framework
+        )
+
+    @staticmethod
+    def _resolve_groups(
+        groups: list[tuple[str, dict[str, Any]]], framework: str
+    ) -> tuple[str | None, str | None]:
+        """A per-group run's method and configuration: those its groups share, else None."""
         found = {
-            (group.method, configuration_of(group.method, group.kwargs, framework))
-            for group in body.groups.values()
+            (method, configuration_of(method, kwargs, framework))  # type: ignore[arg-type]
+            for method, kwargs in groups
         }
         methods = {method for method, _ in found}
         configurations = {configuration for _, configuration in found}
@@ -325,7 +338,7 @@ class Studies:
                     metric_name=body.get("metric_name", "metric"),
                 )
             )
-        plan = [run["configuration"] for run in answer["tuning_plan"]]
+        plan = [run["configuration"] for run in answer["tuning_plan"] if run.get("configuration")]
         return next_run(request, self.ruleset, runs, plan=plan, measured=measured)
 
     # --- upkeep -------------------------------------------------------------------------------------------

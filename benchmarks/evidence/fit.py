@@ -229,7 +229,7 @@ def advise(  # noqa: PLR0913  keyword-only cell options, named at every call
         candidates=list(candidates),  # type: ignore[arg-type]
     )
     answer = recommend(request, ruleset, measurements.report(task.name, seed, mode))
-    return [run.configuration for run in answer.tuning_plan]
+    return [run.configuration for run in answer.tuning_plan if run.configuration is not None]
 
 
 def within_share(

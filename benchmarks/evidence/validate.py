@@ -110,11 +110,12 @@ def sequential_keys(  # noqa: PLR0913  keyword-only cell options, named at every
         candidates=list(candidates),  # type: ignore[arg-type]
     )
     measured = measurements.report(task.name, seed, mode)
-    plan = [run.configuration for run in recommend(request, ruleset, measured).tuning_plan]
+    answer = recommend(request, ruleset, measured)
+    plan = [run.configuration for run in answer.tuning_plan if run.configuration is not None]
     runs: list[Reported] = []
     while len(runs) < budget:
         step = next_run(request, ruleset, runs, plan=plan, measured=measured)
-        if step.run is None:
+        if step.run is None or step.run.configuration is None:
             break
         value = task.outcomes[step.run.configuration][seed_index]
         runs.append(

@@ -32,7 +32,7 @@ async def create_profile(request: Request, services: ServicesDep) -> Response:
     # The body is received first, holding no compute place: a slow sender delays only itself.
     try:
         body = await read_body(request, services.settings, multipart=True, raw_upload=True)
-        content = await services.pool.run(profile_job, body, services.job_limits)
+        content = await services.pool.run(profile_job, body, services.job_limits, services.ruleset)
     finally:
         await request.close()
     return Response(content, media_type="application/json")

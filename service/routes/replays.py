@@ -28,5 +28,5 @@ router = api_router("replays")
 async def create_replay(request: Request, services: ServicesDep) -> Response:
     body = await read_body(request, services.settings, multipart=False)
     assert isinstance(body, JsonBody)
-    content = await services.pool.run(replay_job, body, services.job_limits)
+    content = await services.pool.run(replay_job, body, services.job_limits, services.ruleset)
     return Response(content, media_type="application/json")

@@ -1,6 +1,6 @@
 """Every ```bash block of the README (the API examples) succeeds against a live server, and so does every
 ```python block that uses the tracking module, as written, against the real MLflow (a local SQLite store) and
-W&B (offline mode).
+W&B (offline mode), and the per-group block (capture, answer, the answer's code trains the model).
 
 Set-up and CLI snippets are fenced as ```sh and are not run here: they install things or start servers.
 """
@@ -21,6 +21,12 @@ TRACKER_BLOCKS = [
     block
     for block in re.findall(r"```python\n(.*?)```", EXAMPLES.read_text(encoding="utf-8"), flags=re.DOTALL)
     if "optadvisor.client.tracking" in block
+]
+
+GROUP_BLOCKS = [
+    block
+    for block in re.findall(r"```python\n(.*?)```", EXAMPLES.read_text(encoding="utf-8"), flags=re.DOTALL)
+    if "advice_scope" in block
 ]
 
 
@@ -90,3 +96,18 @@ def test_tracker_snippet_runs(block: str, server: LiveServer, tmp_path: Path) ->
     env.pop("OPTADVISOR_API_KEY", None)
     printed = _run([sys.executable, "-c", block], env, tmp_path)
     assert "runs of the budget reported" in printed or tracker == "wandb"
+
+
+def test_the_per_group_example_gets_per_group_advice_whose_code_trains(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    assert len(GROUP_BLOCKS) == 1
+    env = {**os.environ, "OPTADVISOR_URL": server.url}
+    env.pop("OPTADVISOR_API_KEY", None)
+    printed = _run([sys.executable, "-c", GROUP_BLOCKS[0]], env, tmp_path)
+    assert printed.startswith("per_group - ")  # the README's mixed model gets per-group advice
+    assert "optimizer = " in printed  # the printed per-group code
+    first, last = (
+        float(value) for value in re.findall(r"first 50 steps ([0-9.]+), last 50 ([0-9.]+)", printed)[0]
+    )
+    assert last < first  # the pasted config trains the fresh model
