@@ -9,7 +9,10 @@ queueing: the listener wakes for every record and writes it with its own system 
 thread took the GIL and the CPU from the event loop. Measured with ``benchmarks/service_throughput.py``'s
 wrk load (declared target, 32 connections, 10 s runs; benchmarks/README.md): 2,422 requests/s with a
 ``QueueListener``, 2,825 requests/s with this writer gathering lines for 50 ms and writing each batch in one
-system call (+17%), and about 3,800 with no access log at all. That figure is what keeps this writer.
+system call (+17%), and about 3,800 with no access log at all. Re-measured without the server by
+``benchmarks/log_writer.py`` (a loop of ~30 µs requests, each writing its access line; 7 alternating rounds,
+two runs at load average 1.6-3.0): this writer 0.62 (0.46-0.69) and 0.54 (0.50-0.58) of the no-log rate,
+``QueueListener`` 0.42 (0.35-0.53) and 0.43 (0.38-0.46). Those figures are what keep this writer.
 """
 
 import contextlib
