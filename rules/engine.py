@@ -13,6 +13,7 @@ A chain of small stages:
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
@@ -25,9 +26,7 @@ from optadvisor.rules.evidence import (
     Neighbour,
     PlanStep,
     baseline_regret,
-    greedy_plan,
     nearest,
-    objective_of,
     task_weights,
 )
 from optadvisor.rules.features import Features, MeasuredProfile, build_features
@@ -134,10 +133,7 @@ def _plan(
     """The greedy plan (with other studies' `bonus`, if any); its first run moved nearer the default when
     the departure lacks support."""
     evidence, regret = ruleset.evidence, ruleset.evidence.regret_matrix
-    objective = objective_of(evidence)
-    plan = greedy_plan(
-        regret, similar.weights, limits.baseline, limits.allowed, runs, objective=objective, bonus=bonus
-    )
+    plan = evidence.plan(similar.weights, limits.baseline, limits.allowed, runs, bonus=bonus)
     point = evidence.points[plan[0].column]
     if abs(point.lr_step) < _FAR_FROM_DEFAULT_STEPS:
         return plan, None
@@ -155,19 +151,11 @@ def _plan(
         f"{support:.0%} of the similar tasks (a departure of more than 3x needs "
         f"{ruleset.constants.departure_support:.0%}): the recommendation stays within 3x of a default"
     )
-    moved = greedy_plan(
-        regret,
-        similar.weights,
-        limits.baseline,
-        limits.allowed,
-        runs,
-        objective=objective,
-        first=first,
-        bonus=bonus,
-    )
+    moved = evidence.plan(similar.weights, limits.baseline, limits.allowed, runs, first=first, bonus=bonus)
     return moved, note
 
 
+@cache
 def describe_point(point: ConfigPoint) -> str:
     settings = point.settings()
     text = f"{point.method} at lr {float(settings['lr']):.3g}"

@@ -14,7 +14,8 @@ configuration that most lowers how far the best run so far falls behind tuning t
 the same budget, on the weighted tasks.
 """
 
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated, Literal
@@ -159,6 +160,88 @@ class Evidence(BaseModel):
     @cached_property
     def baseline_cache(self) -> dict[tuple[str, int], Matrix]:
         return {}
+
+    @cached_property
+    def objective(self) -> "Objective":
+        return objective_of(self)
+
+    @cached_property
+    def plans(self) -> "PlanMemo":
+        return PlanMemo(PLAN_MEMO_ENTRIES)
+
+    def plan(
+        self,
+        weights: Matrix,
+        baseline: Matrix,
+        allowed: Sequence[int],
+        runs: int,
+        *,
+        first: int | None = None,
+        bonus: Matrix | None = None,
+    ) -> list["PlanStep"]:
+        """`greedy_plan` over these regrets with this evidence's objective, remembered for its inputs.
+
+        A plan depends on the request only through the similar tasks' weights, the tuned baselines
+        (candidates and budget), the allowed columns and the number of runs: requests whose descriptors
+        differ (every training length is its own) but that have the same similar tasks, candidates, budget
+        and guardrails share it. A plan moved by other studies' bonus is not remembered.
+        """
+        if bonus is not None:
+            return greedy_plan(
+                self.regret_matrix,
+                weights,
+                baseline,
+                allowed,
+                runs,
+                objective=self.objective,
+                first=first,
+                bonus=bonus,
+            )
+        key = (weights.tobytes(), baseline.tobytes(), tuple(allowed), runs, first)
+        found = self.plans.get(key)
+        if found is None:
+            found = tuple(
+                greedy_plan(
+                    self.regret_matrix,
+                    weights,
+                    baseline,
+                    allowed,
+                    runs,
+                    objective=self.objective,
+                    first=first,
+                )
+            )
+            self.plans.put(key, found)
+        return list(found)
+
+
+# Plans remembered (`Evidence.plan`): a few kB each.
+PLAN_MEMO_ENTRIES = 2048
+
+
+class PlanMemo:
+    """Plans by their inputs, the oldest entry out first once full; safe to share between threads (the
+    compute pool's jobs and the event loop both ask for plans)."""
+
+    def __init__(self, entries: int) -> None:
+        self.entries = entries
+        self.hits = self.misses = 0
+        self._plans: dict[Hashable, tuple[PlanStep, ...]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> tuple["PlanStep", ...] | None:
+        found = self._plans.get(key)
+        if found is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return found
+
+    def put(self, key: Hashable, plan: tuple["PlanStep", ...]) -> None:
+        with self._lock:
+            while len(self._plans) >= self.entries:
+                del self._plans[next(iter(self._plans))]
+            self._plans[key] = plan
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
 from optadvisor.profiler.limits import reserve_memory
-from optadvisor.service.json_scan import scan_json
+from optadvisor.service.json_scan import JsonShape, scan_json
 from optadvisor.service.problems import FieldError, ProblemError, reported_name
 from optadvisor.service.settings import Settings
 
@@ -121,11 +121,27 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return document
 
 
+# Bodies up to this size are measured by counting bytes (`_small_shape`) instead of scanning them with numpy.
+_SMALL_BODY_BYTES = 16 * 1024
+
+
+def _small_shape(raw: bytes, max_depth: int) -> JsonShape | None:
+    """Bounds on a small body's depth and value count from byte counts alone (C loops, no numpy set-up):
+    it cannot nest deeper than it has opening brackets, nor hold more values than it has brackets, commas
+    and colons, plus one. None when those bounds are not enough to admit it (the exact scan decides)."""
+    if len(raw) > _SMALL_BODY_BYTES:
+        return None
+    opening = raw.count(b"[") + raw.count(b"{")
+    if opening > max_depth:
+        return None
+    return JsonShape(depth=opening, values=1 + opening + raw.count(b",") + raw.count(b":"))
+
+
 def parse_json(raw: bytes, max_depth: int, *, what: str = "The request body") -> Any:
     """Parse one JSON document strictly: UTF-8, bounded depth, finite numbers, int64 integers, unique keys."""
     if not raw or raw.isspace():
         raise ProblemError(400, f"{what} is empty; send a JSON object.")
-    shape = scan_json(raw)
+    shape = _small_shape(raw, max_depth) or scan_json(raw)
     if shape.depth > max_depth:
         raise ProblemError(400, f"{what} nests {shape.depth} levels deep; at most {max_depth} are allowed.")
     # Parsing turns every value into a Python object: the body expands many times over (the text and a

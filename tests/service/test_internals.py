@@ -98,3 +98,18 @@ def test_parse_json_refuses_overflowing_numbers_but_keeps_large_finite_ones() ->
 def test_settings_split_api_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPTADVISOR_API_KEYS", " a1 ,, b2 ")
     assert Settings().api_keys == ["a1", "b2"]
+
+
+def test_a_small_body_is_bounded_by_its_byte_counts_and_a_deep_one_still_gets_its_exact_depth() -> None:
+    from optadvisor.service.bodies import _small_shape
+
+    body = b'{"profile": {"model_family": "mlp", "note": "[[,:"}, "candidates": ["adam", "sgd"]}'
+    bound, exact = _small_shape(body, 32), scan_json(body)
+    assert bound is not None
+    assert bound.depth >= exact.depth and bound.values >= exact.values
+    # Brackets inside strings only count against the quick bound: the exact scan admits the body.
+    quoted = b'{"s": "' + b"[" * 40 + b'"}'
+    assert _small_shape(quoted, 32) is None
+    assert parse_json(quoted, 32) == {"s": "[" * 40}
+    with pytest.raises(ProblemError, match="nests 40 levels deep; at most 32"):
+        parse_json(b"[" * 40 + b"]" * 40, 32)
