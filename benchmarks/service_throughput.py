@@ -100,7 +100,7 @@ FULL = LoadShape(
     seconds=20,
     dense_steps=64,
     dense_coordinates=4096,
-    in_process_requests=2000,
+    in_process_requests=500,
     repeats=3,
 )
 SMOKE = LoadShape(

@@ -73,3 +73,17 @@ def test_capture_overhead_smoke_reports_both_models() -> None:
         for figure in ("sampled_only_overhead_ratio", "one_pass_overhead_ratio"):
             low, high = model[f"{figure}_range"]
             assert low <= model[figure] <= high
+
+
+def test_small_requests_smoke_reports_each_case_beside_the_declared_answer(tmp_path: Path) -> None:
+    output = tmp_path / "small.json"
+    printed = _run("benchmarks/small_requests.py", "--smoke", "--output", str(output))
+    report = json.loads(output.read_text())
+    assert report["declared_ms"]["median_ms"] > 0
+    assert [case["case"] for case in report["cases"]] == ["dense", "capture"]
+    for case in report["cases"]:
+        assert 0 < case["range_ms"][0] <= case["median_ms"] <= case["range_ms"][1]
+        assert case["met"] == (case["median_ms"] <= case["goal_ms"])
+    ratio = report["json_to_npy"]
+    assert ratio["min"] <= ratio["median"] <= ratio["max"]
+    assert "declared profile" in printed
