@@ -163,6 +163,7 @@ async def _run(shape: Shape, work_dir: Path) -> dict[str, Any]:
     number = 10**9
     cases = ["declared", *built]
     per_round: dict[str, list[float]] = {case: [] for case in cases}
+    cpu_per_round: dict[str, list[float]] = {case: [] for case in cases}
     order = random.Random(0)
     async with app.router.lifespan_context(app):
         for case in cases:  # warm-up: lazy imports, first allocations
@@ -174,25 +175,40 @@ async def _run(shape: Shape, work_dir: Path) -> dict[str, Any]:
         for _ in range(shape.rounds):
             order.shuffle(cases)
             for case in cases:
-                times = []
+                times, cpu = [], []
                 for _ in range(shape.requests):
                     number += 1
                     request = built.get(case) or _json("/v1/recommendations", json.loads(varied_body(number)))
-                    started = time.perf_counter()
+                    started, cpu_started = time.perf_counter(), time.process_time()
                     status = await call(app, request)
                     times.append((time.perf_counter() - started) * 1000)
+                    cpu.append((time.process_time() - cpu_started) * 1000)
                     if status != 200:
                         raise RuntimeError(f"{case} answered {status}")
                 per_round[case].append(statistics.median(times))
-    return {"per_round_ms": per_round, "bytes": {case: len(request.body) for case, request in built.items()}}
+                cpu_per_round[case].append(statistics.median(cpu))
+    return {
+        "per_round_ms": per_round,
+        "cpu_per_round_ms": cpu_per_round,
+        "bytes": {case: len(request.body) for case, request in built.items()},
+    }
 
 
 def summarise(shape: Shape, measured: dict[str, Any]) -> dict[str, Any]:
     per_round: dict[str, list[float]] = measured["per_round_ms"]
 
+    cpu_per_round: dict[str, list[float]] = measured["cpu_per_round_ms"]
+
     def figure(case: str) -> dict[str, Any]:
-        values = per_round[case]
-        return {"median_ms": statistics.median(values), "range_ms": [min(values), max(values)]}
+        values, cpu = per_round[case], cpu_per_round[case]
+        # Wall time is the goal's measure; CPU time (every thread of the process: the event loop, the
+        # compute worker, the study writer) moves less with other work on the machine.
+        return {
+            "median_ms": statistics.median(values),
+            "range_ms": [min(values), max(values)],
+            "cpu_median_ms": statistics.median(cpu),
+            "cpu_range_ms": [min(cpu), max(cpu)],
+        }
 
     steps, coordinates = shape.dense
     tensors, capture_steps, capture_coordinates = shape.capture
@@ -231,6 +247,7 @@ def summarise(shape: Shape, measured: dict[str, Any]) -> dict[str, Any]:
         },
         "bytes": measured["bytes"],
         "per_round_ms": per_round,
+        "cpu_per_round_ms": cpu_per_round,
     }
 
 
@@ -250,12 +267,15 @@ def main(argv: list[str] | None = None) -> int:
     output = args.output or (None if args.smoke else RESULTS_PATH)
     if output is not None:
         output.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"declared profile (varied): {report['declared_ms']['median_ms']:.2f} ms")
+    declared = report["declared_ms"]
+    print(
+        f"declared profile (varied): {declared['median_ms']:.2f} ms (CPU {declared['cpu_median_ms']:.2f} ms)"
+    )
     for case in report["cases"]:
         low, high = case["range_ms"]
         print(
-            f"{case['label']}: {case['median_ms']:.1f} ms ({low:.1f}-{high:.1f}), "
-            f"goal <= {case['goal_ms']:g} ms"
+            f"{case['label']}: {case['median_ms']:.1f} ms ({low:.1f}-{high:.1f}), CPU "
+            f"{case['cpu_median_ms']:.1f} ms, goal <= {case['goal_ms']:g} ms"
         )
     ratio = report["json_to_npy"]
     print(
