@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from optadvisor.rules import RecommendationRequest, recommend
-from optadvisor.rules.similarity import distance
+from optadvisor.rules.similarity import DescriptorTable
 from optadvisor.rules.studies import EvidencePolicy, StudyOutcome, StudySnapshot
 from tests.rules import evidence_fixture
 
@@ -121,5 +121,5 @@ def test_vectorised_distances_match_the_engines_distance() -> None:
         {"model_family": "rnn", "log_training_steps": 4.0, "sparsity": 0.1, "convex": 0.0},
         {},
     ]:
-        expected = [distance(query, record.descriptors, spreads) for record in records]
+        expected = DescriptorTable([record.descriptors for record in records], spreads).distances(query)
         assert snapshot.distances(query, spreads) == pytest.approx(expected)
