@@ -143,10 +143,11 @@ def small_requests(results: Mapping[str, Any]) -> list[Row]:
     declared = results["declared_ms"]
     for case in results["cases"]:
         goal = case.get("goal_ms")
+        low, high = case["range_ms"]
         rows.append(
             (
                 f"{case['label']}, in-process",
-                f"{case['median_ms']:.1f} ms median ({_range(*case['range_ms'], 1)}), CPU "
+                f"{case['median_ms']:.1f} ms median ({_range(low, high, 1)}), CPU "
                 f"{case['cpu_median_ms']:.1f} ms; declared profile {declared['median_ms']:.1f} ms "
                 f"(CPU {declared['cpu_median_ms']:.1f} ms) in the same run",
                 "—" if goal is None else f"≤ {goal:g} ms ({_met(case['median_ms'] <= goal)})",

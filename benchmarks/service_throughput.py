@@ -399,7 +399,7 @@ def _cumulative(stats: Any, suffix: str) -> float:
     """Cumulative seconds of the profiled functions named `file:function` (file name's tail)."""
     path, name = suffix.split(":")
     return sum(
-        entry[3]
+        float(entry[3])
         for (filename, _, function), entry in stats.stats.items()
         if function == name and filename.endswith("/" + path)
     )

@@ -96,9 +96,8 @@ def requests_for(shape: Shape) -> dict[str, Request]:
     }
     tensors, steps, coordinates = shape.capture
     archive = io.BytesIO()
-    np.savez(
-        archive, **{f"layer{index}.weight": gradients(steps, coordinates, index) for index in range(tensors)}
-    )
+    arrays = {f"layer{index}.weight": gradients(steps, coordinates, index) for index in range(tensors)}
+    np.savez(archive, **arrays)  # type: ignore[arg-type]  # numpy's stub reads ** as its allow_pickle
     built["capture"] = _encoded(
         httpx.Request(
             "POST",
