@@ -46,6 +46,9 @@ RESULTS = ROOT / "benchmarks" / "results" / "profiler_throughput.json"
 FULL_SHAPE = (256, 262_144)
 SMOKE_SHAPE = (64, 8_192)
 GOAL_MB_PER_S = 200.0
+RAW_MEMORY_RATIO = 2.0
+# The service's default compute memory (OPTADVISOR_COMPUTE_MEMORY_BYTES).
+COMPUTE_MEMORY_BYTES = 1024 * 1024 * 1024
 GOAL_MEMORY_RATIO = 3.0
 
 
@@ -114,9 +117,14 @@ def run_in_process(path: Path, shape: tuple[int, int], requests: int) -> dict[st
 @contextmanager
 def spawned_server(payload_bytes: int, elements: int) -> Iterator[tuple[str, int]]:
     """`optadvisor serve` with limits raised for the payload, on a free port; yields (url, pid)."""
+    # The limits a 256 MiB file needs raised (the README says so): the body (the file plus 1 MiB for the
+    # .npy header or the form's framing), the element count, and the compute memory, which a job reserves
+    # before it starts (about 4x the array here: 1,047 MiB against the default 1,024 MiB). The body buffer
+    # (512 MiB) stays at its default.
     settings = {
-        "max_request_bytes": str(2 * payload_bytes + (1 << 20)),
+        "max_request_bytes": str(payload_bytes + (1 << 20)),
         "max_elements": str(elements),
+        "compute_memory_bytes": str(max(COMPUTE_MEMORY_BYTES, 5 * payload_bytes)),
         "log_level": "WARNING",
     }
     with tempfile.TemporaryDirectory() as logs, running_server(Path(logs), settings) as server:
@@ -217,6 +225,10 @@ def main() -> None:
     peak: int | None = measured["peak_rss"]  # type: ignore[assignment]
     baseline: int | None = measured["baseline_rss"]  # type: ignore[assignment]
     growth = None if peak is None or baseline is None else peak - baseline
+    # Issue 19: a raw .npy body may grow the process by twice its size at most, a form by three times.
+    memory_goal = (
+        GOAL_MEMORY_RATIO if arguments.in_process or arguments.upload == "multipart" else RAW_MEMORY_RATIO
+    )
     result = {
         "mode": name,
         "smoke": arguments.smoke,
@@ -226,6 +238,9 @@ def main() -> None:
         "first_request_mb_per_s": payload / 1e6 / timings[0],
         "wall_seconds": seconds,
         "mb_per_s": payload / 1e6 / seconds,
+        # Every request, the first included (issue 19: the median of 5 end-to-end runs, with the spread).
+        "median_mb_per_s": payload / 1e6 / statistics.median(timings),
+        "mb_per_s_range": [payload / 1e6 / max(timings), payload / 1e6 / min(timings)],
         "numpy_pass_seconds": reference,
         "numpy_pass_mb_per_s": payload / 1e6 / reference,
         "ratio_to_numpy_pass": seconds / reference,
@@ -233,7 +248,8 @@ def main() -> None:
         "peak_rss_growth_mb": None if growth is None else growth / 1e6,
         "peak_rss_growth_to_payload": None if growth is None else growth / payload,
         "goal_mb_per_s_met": payload / 1e6 / seconds >= GOAL_MB_PER_S,
-        "goal_memory_met": None if growth is None else growth <= GOAL_MEMORY_RATIO * payload,
+        "goal_memory_ratio": memory_goal,
+        "goal_memory_met": None if growth is None else growth <= memory_goal * payload,
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "load": os.getloadavg()},
     }
     output: Path = arguments.output

@@ -27,9 +27,7 @@ from optadvisor.rules.evidence import (
     Matrix,
     PlanStep,
     baseline_regret,
-    greedy_plan,
     nearest,
-    objective_of,
     task_weights,
 )
 from optadvisor.rules.features import Features, MeasuredProfile, build_features
@@ -136,16 +134,9 @@ def _support(regret: Matrix, rows: list[int], column: int, reference: int) -> fl
 def _greedy(
     ruleset: RuleSet, stages: Situation, runs: int, bonus: Matrix | None, first: int | None
 ) -> list[PlanStep]:
-    evidence = ruleset.evidence
-    return greedy_plan(
-        evidence.regret_matrix,
-        stages.similar.weights,
-        stages.limits.baseline,
-        stages.limits.allowed,
-        runs,
-        objective=objective_of(evidence),
-        first=first,
-        bonus=bonus,
+    similar, limits = stages.similar, stages.limits
+    return ruleset.evidence.plan(
+        similar.weights, limits.baseline, limits.allowed, runs, first=first, bonus=bonus
     )
 
 

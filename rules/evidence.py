@@ -14,7 +14,8 @@ configuration that most lowers how far the best run so far falls behind tuning t
 the same budget, on the weighted tasks.
 """
 
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated, Literal
@@ -160,6 +161,88 @@ class Evidence(BaseModel):
     def baseline_cache(self) -> dict[tuple[str, int], Matrix]:
         return {}
 
+    @cached_property
+    def objective(self) -> "Objective":
+        return objective_of(self)
+
+    @cached_property
+    def plans(self) -> "PlanMemo":
+        return PlanMemo(PLAN_MEMO_ENTRIES)
+
+    def plan(  # noqa: PLR0913  the plan options of greedy_plan, keyword-only
+        self,
+        weights: Matrix,
+        baseline: Matrix,
+        allowed: Sequence[int],
+        runs: int,
+        *,
+        first: int | None = None,
+        bonus: Matrix | None = None,
+    ) -> list["PlanStep"]:
+        """`greedy_plan` over these regrets with this evidence's objective, remembered for its inputs.
+
+        A plan depends on the request only through the similar tasks' weights, the tuned baselines
+        (candidates and budget), the allowed columns and the number of runs: requests whose descriptors
+        differ (every training length is its own) but that have the same similar tasks, candidates, budget
+        and guardrails share it. A plan moved by other studies' bonus is not remembered.
+        """
+        if bonus is not None:
+            return greedy_plan(
+                self.regret_matrix,
+                weights,
+                baseline,
+                allowed,
+                runs,
+                objective=self.objective,
+                first=first,
+                bonus=bonus,
+            )
+        key = (weights.tobytes(), baseline.tobytes(), tuple(allowed), runs, first)
+        found = self.plans.get(key)
+        if found is None:
+            found = tuple(
+                greedy_plan(
+                    self.regret_matrix,
+                    weights,
+                    baseline,
+                    allowed,
+                    runs,
+                    objective=self.objective,
+                    first=first,
+                )
+            )
+            self.plans.put(key, found)
+        return list(found)
+
+
+# Plans remembered (`Evidence.plan`): a few kB each.
+PLAN_MEMO_ENTRIES = 2048
+
+
+class PlanMemo:
+    """Plans by their inputs, the oldest entry out first once full; safe to share between threads (the
+    compute pool's jobs and the event loop both ask for plans)."""
+
+    def __init__(self, entries: int) -> None:
+        self.entries = entries
+        self.hits = self.misses = 0
+        self._plans: dict[Hashable, tuple[PlanStep, ...]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> tuple["PlanStep", ...] | None:
+        found = self._plans.get(key)
+        if found is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return found
+
+    def put(self, key: Hashable, plan: tuple["PlanStep", ...]) -> None:
+        with self._lock:
+            while len(self._plans) >= self.entries:
+                del self._plans[next(iter(self._plans))]
+            self._plans[key] = plan
+
 
 @dataclass(frozen=True)
 class Neighbour:
@@ -239,6 +322,11 @@ def objective_of(evidence: Evidence) -> Objective:
     return Objective(evidence.plan_objective, evidence.baseline_penalty, evidence.departure_costs)
 
 
+def _step(column: int, plan: Matrix, weights: Matrix, baseline: Matrix) -> PlanStep:
+    return PlanStep(column, float(weights @ plan), float(weights @ np.maximum(plan - baseline, 0.0)))
+
+
+# over 60 lines: a 20-line docstring states the invariant the fast loop relies on
 def greedy_plan(  # noqa: PLR0913  keyword-only plan options; a record would only rename them
     regret: Matrix,
     weights: Matrix,
@@ -259,41 +347,53 @@ def greedy_plan(  # noqa: PLR0913  keyword-only plan options; a record would onl
     when given, is taken first whatever its value. `start`, when given, is each task's best regret among
     runs already done: the plan continues from them, and its first column too must then help. `bonus`
     (per column of `regret`) lowers a column's value when it is picked; it decides only between columns
-    that help, never makes one that helps nobody worth a run."""
+    that help, never makes one that helps nobody worth a run.
+
+    A plan's value is a sum over tasks of a per-task cost of its best run's (judged) regret: the weighted
+    loss plus the plain mean regret over all tasks, which only breaks ties. That cost never decreases as
+    the regret grows (both objectives' losses are monotone, and so is floating-point rounding), so the cost
+    of a plan's best run is the least of its runs' costs: each run's cost per task is worked out once, and
+    each step only takes a minimum and a sum per remaining column."""
     columns = np.asarray(allowed, dtype=np.int64)
     best_so_far = np.ones(regret.shape[0]) if start is None else np.asarray(start, dtype=np.float64)
     tasks = len(weights)
-
-    def value(plans: Matrix) -> Matrix:
-        # The plain mean regret over all tasks only breaks ties of the weighted objective.
-        values: Matrix = weights @ objective.losses(plans, baseline) + _TIE_BREAK * plans.mean(axis=0)
-        return values
-
-    def step(column: int, plan: Matrix) -> PlanStep:
-        return PlanStep(column, float(weights @ plan), float(weights @ np.maximum(plan - baseline, 0.0)))
-
     # Plans are compared on the judged regrets (with the objective's costs), reported on the true ones.
-    judged = regret if objective.costs is None else regret + objective.costs[None, :]
+    judged = regret if objective.costs is None or not objective.costs.any() else regret + objective.costs
     best_judged = best_so_far
     plan: list[PlanStep] = []
     if first is not None:
         best_so_far = np.minimum(best_so_far, regret[:, first])
         best_judged = np.minimum(best_judged, judged[:, first])
-        plan.append(step(first, best_so_far))
+        plan.append(_step(first, best_so_far, weights, baseline))
         columns = columns[columns != first]
-    current = float(value(best_judged[:, None])[0])
+
+    def costs(plans: Matrix) -> Matrix:
+        # Per task and plan: the task's share of the plan's value.
+        shares: Matrix = weights[:, None] * objective.losses(plans, baseline) + (_TIE_BREAK / tasks) * plans
+        return shares
+
+    best_cost = costs(best_judged[:, None])[:, 0]
+    current = float(best_cost.sum())
+    # The remaining columns keep their order (ties go to the earlier entry of `allowed`); a column already
+    # in the plan is masked out.
+    column_costs = costs(judged[:, columns])
+    scratch = np.empty_like(column_costs)
+    taken = np.zeros(len(columns), dtype=bool)
+    offsets = None if bonus is None else bonus[columns]
     for _ in range(min(budget - len(plan), len(columns))):
-        plans = np.minimum(best_judged[:, None], judged[:, columns])
-        values = value(plans)
-        pick = int(np.argmin(values if bonus is None else values - bonus[columns]))
+        np.minimum(best_cost[:, None], column_costs, out=scratch)
+        values = np.add.reduce(scratch, axis=0)
+        ranked = values if offsets is None else values - offsets
+        ranked[taken] = np.inf
+        pick = int(np.argmin(ranked))
         if (plan or start is not None) and values[pick] >= current - _TIE_BREAK * 1e-6 / tasks:
             break
         column = int(columns[pick])
-        best_judged = plans[:, pick]
+        best_cost = scratch[:, pick].copy()
         best_so_far = np.minimum(best_so_far, regret[:, column])
         current = float(values[pick])
-        plan.append(step(column, best_so_far))
-        columns = np.delete(columns, pick)
+        plan.append(_step(column, best_so_far, weights, baseline))
+        taken[pick] = True
     return plan
 
 

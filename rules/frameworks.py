@@ -8,6 +8,7 @@ how much it differs at the given gradient scale.
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from optadvisor.optimizers import catalogue
 from optadvisor.optimizers.catalogue.names import Framework, Method
@@ -173,7 +174,19 @@ def _code(target: str, kwargs: Mapping[str, Kwarg], leading: str = "") -> str:
 
 
 def build_configs(method: Method, settings: Settings, scale: GradientScale, tolerance: float) -> Configs:
-    """The torch, Keras and Optax configs of one recommendation, with notes where they differ."""
+    """The torch, Keras and Optax configs of one recommendation, with notes where they differ.
+
+    Built once per distinct input and shared after that (a config is never changed once built): a
+    recommendation is one of the grid's configurations, and without measured gradients its scale is the
+    assumed one, so declared profiles ask for the same few hundred configs again and again."""
+    return _configs(method, tuple(settings.items()), scale, tolerance)
+
+
+@lru_cache(maxsize=4096)
+def _configs(
+    method: Method, items: tuple[tuple[str, Setting], ...], scale: GradientScale, tolerance: float
+) -> Configs:
+    settings = dict(items)
     torch_class, keras_class = constructor(method, "torch"), constructor(method, "keras")
     optax_function = constructor(method, "optax")
     torch_kwargs = framework_kwargs(method, "torch", settings)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from optadvisor.optimizers.catalogue.names import FRAMEWORKS, Framework
 from optadvisor.profiler.figures import Figures
 from optadvisor.profiler.report import GroupContrast, ProfileReport
 from optadvisor.rules.engine import describe_point, situation
@@ -51,7 +52,7 @@ from optadvisor.rules.recommendation import (
     Recommendation,
     TuningRun,
 )
-from optadvisor.rules.request import DeclaredProfile, Framework, RecommendationRequest
+from optadvisor.rules.request import DeclaredProfile, RecommendationRequest
 from optadvisor.rules.ruleset import RuleSet
 from optadvisor.rules.similarity import DESCRIPTORS, describe
 from optadvisor.rules.studies import StudySnapshot
@@ -444,7 +445,7 @@ def _top_configs(
     whole_point = evidence.points[whole_column]
     configs = whole.configs
     snippets = {}
-    for framework in ("torch", "keras", "optax"):
+    for framework in FRAMEWORKS:
         groups = []
         for entry in entries:
             point = evidence.points[entry.column]
@@ -464,7 +465,7 @@ def _top_configs(
         "`single_method_code`"
     )
 
-    def updated(config: ClassConfig | FunctionConfig, framework: str) -> dict[str, object]:
+    def updated(config: ClassConfig | FunctionConfig, framework: Framework) -> dict[str, object]:
         return {
             "code": snippets[framework],
             "single_method_code": config.code,

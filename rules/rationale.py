@@ -1,6 +1,8 @@
 """The explanation stage: the rationale, each alternative's reason, the tuning plan's reasons and what was
 assumed, all quoting the numbers the earlier stages used. Pure text from the stages' records."""
 
+from functools import cache
+
 import numpy as np
 
 from optadvisor.optimizers.catalogue.names import Framework, Method
@@ -18,6 +20,7 @@ from optadvisor.rules.templates import placeholders, render
 _SHOWN_NEIGHBOURS = 3
 
 
+@cache
 def describe_point(point: ConfigPoint) -> str:
     """A grid configuration in words: method, lr against its torch default, and its variant."""
     settings = point.settings()

@@ -80,3 +80,17 @@ def test_log_writer_smoke_reports_each_mode_against_no_log() -> None:
     modes = {line.split()[0]: line for line in lines}
     assert set(modes) == {"none", "batched", "queue_listener"}
     assert "ratio to none 1.000" in modes["none"]
+
+
+def test_small_requests_smoke_reports_each_case_beside_the_declared_answer(tmp_path: Path) -> None:
+    output = tmp_path / "small.json"
+    printed = _run("benchmarks/small_requests.py", "--smoke", "--output", str(output))
+    report = json.loads(output.read_text())
+    assert report["declared_ms"]["median_ms"] > 0
+    assert [case["case"] for case in report["cases"]] == ["dense", "capture"]
+    for case in report["cases"]:
+        assert 0 < case["range_ms"][0] <= case["median_ms"] <= case["range_ms"][1]
+        assert case["met"] == (case["median_ms"] <= case["goal_ms"])
+    ratio = report["json_to_npy"]
+    assert ratio["min"] <= ratio["median"] <= ratio["max"]
+    assert "declared profile" in printed

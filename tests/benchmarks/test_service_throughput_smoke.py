@@ -1,7 +1,9 @@
-"""benchmarks/service_throughput.py --smoke drives all three targets and reports throughput and latency.
+"""benchmarks/service_throughput.py --smoke drives every target and reports throughput, latency, server CPU
+per request and the answer cache's hit rate.
 
 The smoke run takes seconds; its numbers are not checked against any goal, only that each target was measured
-with every request answered 2xx, and that the ratios follow from the per-target throughputs.
+with every request answered 2xx, that varied bodies never hit the answer cache while a repeated body does,
+and that the ratios follow from the per-target figures.
 """
 
 import json
@@ -15,7 +17,7 @@ import pytest
 from benchmarks.service_throughput import figures_from_http_load, parse_wrk
 
 ROOT = Path(__file__).resolve().parents[2]
-TARGETS = {"bare", "declared", "dense"}
+TARGETS = {"bare", "varied", "declared"}
 
 
 def _smoke(output: Path, *options: str) -> dict[str, object]:
@@ -35,8 +37,10 @@ def _smoke(output: Path, *options: str) -> dict[str, object]:
 
 
 def _assert_figures(report: dict[str, object]) -> None:
-    targets = report["targets"]
-    assert isinstance(targets, dict)
+    repeats = report["repeats"]
+    assert isinstance(repeats, list) and len(repeats) == 1
+    (run,) = repeats
+    targets = run["targets"]
     assert set(targets) == TARGETS
     for figures in targets.values():
         assert figures["requests"] > 0
@@ -45,18 +49,27 @@ def _assert_figures(report: dict[str, object]) -> None:
         assert 0 < figures["p50_ms"] <= figures["p99_ms"]
         assert figures["non_2xx"] == 0
         assert figures["transport_errors"] == 0
-    ratios = report["ratios"]
-    assert isinstance(ratios, dict)
-    bare = targets["bare"]["ok_per_second"]
-    for name in ("declared", "dense"):
-        assert ratios[f"{name}_to_bare"] == pytest.approx(targets[name]["ok_per_second"] / bare)
+        assert figures["server_cpu_us_per_request"] > 0
+    assert targets["varied"]["cache_hit_rate"] == 0
+    assert targets["declared"]["cache_hit_rate"] > 0.5
+    bare = targets["bare"]
+    for name in ("varied", "declared"):
+        assert run["ratios"][f"{name}_to_bare"] == pytest.approx(
+            targets[name]["ok_per_second"] / bare["ok_per_second"]
+        )
+        assert run["ratios"][f"{name}_cpu_to_bare"] == pytest.approx(
+            targets[name]["server_cpu_us_per_request"] / bare["server_cpu_us_per_request"]
+        )
+        spread = report["ratios"][f"{name}_to_bare"]
+        assert spread["min"] <= spread["median"] <= spread["max"]
     in_process = report["in_process"]
     assert isinstance(in_process, dict)
-    assert in_process["bare_us_per_request"] > 0
-    assert in_process["declared_us_per_request"] > 0
-    assert in_process["declared_extra_us_per_request"] == pytest.approx(
-        in_process["declared_us_per_request"] - in_process["bare_us_per_request"], abs=0.11
-    )
+    for name in ("bare", "declared", "varied"):
+        assert in_process[f"{name}_wall_us_per_request"] > 0
+        assert in_process[f"{name}_cpu_us_per_request"] > 0
+    shares = in_process["varied_layers"]["shares"]
+    assert sum(shares.values()) == pytest.approx(1.0, abs=0.01)
+    assert shares["engine (rules.recommend, config building aside)"] > 0
 
 
 @pytest.mark.parametrize("tool", ["auto", "python"])

@@ -187,3 +187,72 @@ def test_a_departure_cost_keeps_a_default_unless_the_departure_pays_for_it() -> 
         ].column
         == 1
     )
+
+
+def _plain_greedy_plan(  # noqa: PLR0913  mirrors greedy_plan's options, one by one
+    regret: np.ndarray,
+    weights: np.ndarray,
+    baseline: np.ndarray,
+    allowed: list[int],
+    budget: int,
+    objective: Objective,
+    first: int | None,
+    start: np.ndarray | None,
+    bonus: np.ndarray | None,
+) -> list[int]:
+    """The greedy plan as its docstring states it, the value of every candidate plan recomputed in full at
+    every step (the form `greedy_plan` had before it kept each run's per-task cost), each column's value on
+    its own: a matrix product may round two identical columns differently (BLAS kernels treat a block's
+    last columns apart), which would break the tie between them that the earlier entry of `allowed` wins."""
+    best = np.ones(len(weights)) if start is None else start.copy()
+    judged = regret if objective.costs is None else regret + objective.costs[None, :]
+    best_judged = best.copy()
+    columns = list(allowed)
+    plan: list[int] = []
+
+    def value(plans: np.ndarray) -> np.ndarray:
+        losses = objective.losses(plans, baseline)
+        return np.array(
+            [float(weights @ losses[:, j]) + 1e-6 * float(plans[:, j].mean()) for j in range(plans.shape[1])]
+        )
+
+    if first is not None:
+        best_judged = np.minimum(best_judged, judged[:, first])
+        plan.append(first)
+        columns.remove(first)
+    current = float(value(best_judged[:, None])[0])
+    while len(plan) < budget and columns:
+        plans = np.minimum(best_judged[:, None], judged[:, columns])
+        values = value(plans)
+        pick = int(np.argmin(values if bonus is None else values - bonus[columns]))
+        if (plan or start is not None) and values[pick] >= current - 1e-12 / len(weights):
+            break
+        best_judged, current = plans[:, pick], float(values[pick])
+        plan.append(columns.pop(pick))
+    return plan
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_the_greedy_plan_is_the_plan_recomputed_in_full_at_every_step(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    tasks, grid = 30, 40
+    # Regrets as the evidence has them: many exact ties (capped at 1, exact zeros for the best) and repeats.
+    regret = np.clip(rng.uniform(-0.3, 1.4, (tasks, grid)), 0.0, 1.0).round(rng.choice([2, 6]))
+    regret[:, grid - 3 :] = regret[:, :3]
+    weights = rng.dirichlet(np.ones(tasks)) * 0.8 + 0.2 / tasks
+    baseline = rng.uniform(0.0, 0.3, tasks)
+    allowed = [int(c) for c in rng.permutation(grid)[: rng.integers(5, grid)]]
+    objective = [
+        Objective("regret", 4.0),
+        Objective("within"),
+        Objective("regret", 0.0, rng.choice([0.0, 0.05], grid)),
+    ][seed % 3]
+    first = allowed[1] if seed % 4 == 1 else None
+    start = rng.uniform(0.0, 1.0, tasks) if seed % 4 == 2 else None
+    bonus = rng.uniform(0.0, 0.01, grid) if seed % 4 == 3 else None
+    budget = int(rng.integers(1, 17))
+    found = greedy_plan(
+        regret, weights, baseline, allowed, budget, objective=objective, first=first, start=start, bonus=bonus
+    )
+    expected = _plain_greedy_plan(regret, weights, baseline, allowed, budget, objective, first, start, bonus)
+    assert [step.column for step in found] == expected

@@ -98,3 +98,37 @@ def test_parse_json_refuses_overflowing_numbers_but_keeps_large_finite_ones() ->
 def test_settings_split_api_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPTADVISOR_API_KEYS", " a1 ,, b2 ")
     assert Settings().api_keys == ["a1", "b2"]
+
+
+def test_a_small_body_is_bounded_by_its_byte_counts_and_a_deep_one_still_gets_its_exact_depth() -> None:
+    from optadvisor.service.bodies import _small_shape
+
+    body = b'{"profile": {"model_family": "mlp", "note": "[[,:"}, "candidates": ["adam", "sgd"]}'
+    bound, exact = _small_shape(body, 32), scan_json(body)
+    assert bound is not None
+    assert bound.depth >= exact.depth and bound.values >= exact.values
+    # Brackets inside strings only count against the quick bound: the exact scan admits the body.
+    quoted = b'{"s": "' + b"[" * 40 + b'"}'
+    assert _small_shape(quoted, 32) is None
+    assert parse_json(quoted, 32) == {"s": "[" * 40}
+    with pytest.raises(ProblemError, match="nests 40 levels deep; at most 32"):
+        parse_json(b"[" * 40 + b"]" * 40, 32)
+
+
+def test_floats_with_long_digit_runs_are_not_walked_for_out_of_range_numbers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from optadvisor.service import bodies
+
+    values = [[0.0011843227967619896, -0.00012345678901234567], [1e-05, 2]]
+    raw = json.dumps({"values": values}).encode()
+
+    def walked(document: object, path: str = "") -> None:
+        raise AssertionError("the document was walked although every number is in range")
+
+    monkeypatch.setattr(bodies, "_out_of_range", walked)
+    assert parse_json(raw, 32) == {"values": values}
+    monkeypatch.undo()
+    # A real out-of-range integer among them is still found and named.
+    with pytest.raises(ProblemError, match=r"outside the signed 64-bit range at values\[1\]\[1\]"):
+        parse_json(json.dumps({"values": [values[0], [1e-05, 2**70]]}).encode(), 32)
