@@ -186,7 +186,8 @@ class Evidence(BaseModel):
         differ (every training length is its own) but that have the same similar tasks, candidates, budget
         and guardrails share it. A plan moved by other studies' bonus is not remembered.
         """
-        if bonus is not None:
+
+        def planned() -> list[PlanStep]:
             return greedy_plan(
                 self.regret_matrix,
                 weights,
@@ -197,20 +198,13 @@ class Evidence(BaseModel):
                 first=first,
                 bonus=bonus,
             )
+
+        if bonus is not None:
+            return planned()
         key = (weights.tobytes(), baseline.tobytes(), tuple(allowed), runs, first)
         found = self.plans.get(key)
         if found is None:
-            found = tuple(
-                greedy_plan(
-                    self.regret_matrix,
-                    weights,
-                    baseline,
-                    allowed,
-                    runs,
-                    objective=self.objective,
-                    first=first,
-                )
-            )
+            found = tuple(planned())
             self.plans.put(key, found)
         return list(found)
 
