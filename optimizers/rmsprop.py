@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from optadvisor.optimizers.base import AdaptiveOptimizer, ParamGroup, advance_steps, copy_state
-from optadvisor.optimizers.semantics import RMSpropRule, Update
+from optadvisor.optimizers.semantics import AverageState, Heading, RMSpropRule, Update
 from optadvisor.optimizers.validation import check_non_negative, check_unit_interval
 
 
@@ -127,10 +127,7 @@ class RMSprop(AdaptiveOptimizer):
                 torch._foreach_lerp_(grad_avgs, rule_grads, 1 - alpha)
             out = chunk.scratch[0]
             variances = averages.variances(
-                square_avgs,
-                grad_avgs,
-                chunk.per_piece(steps),
-                alpha,
+                AverageState(square_avgs, grad_avgs, chunk.per_piece(steps), alpha),
                 out=out,
                 spare=chunk.scratch[1] if spare else [],
             )
@@ -141,20 +138,21 @@ class RMSprop(AdaptiveOptimizer):
             buffers = chunk.columns[-1]
             torch._foreach_mul_(buffers, momentum)
             self.rule.momentum.accumulate(buffers, update, lr, 1.0)
-            self.rule.momentum.apply(
-                chunk_params, buffers, update, lr, momentum=momentum, nesterov=group["nesterov"]
-            )
+            self.rule.momentum.apply(chunk_params, buffers, update, Heading(lr, momentum, group["nesterov"]))
 
     def effective_step_size(self, param: Tensor) -> Tensor:
         group = self.param_group_of(param)
         square_avg = self._state_or(param, "square_avg", self.rule.averages.initial_scale)
         grad_avg = self._state_or(param, "grad_avg", 0.0) if group["centered"] else None
         out = [torch.empty_like(square_avg)]
-        variances = self.rule.averages.variances(
+        state = AverageState(
             [square_avg],
             None if grad_avg is None else [grad_avg],
             [self._completed_steps(param) + 1],
             group["alpha"],
+        )
+        variances = self.rule.averages.variances(
+            state,
             out=out,
             spare=[torch.empty_like(square_avg)],
         )

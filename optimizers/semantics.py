@@ -154,6 +154,16 @@ class ZeroGuard:
 # --- RMSprop's second-moment estimate -----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class AverageState:
+    """RMSprop's moving averages after this step's update: ``v`` (and ``m`` when centered), per piece."""
+
+    square_avgs: TensorList
+    grad_avgs: TensorList | None
+    steps: Sequence[int]
+    alpha: float
+
+
 class Averages(Protocol):
     """How RMSprop's moving averages start and become the variance estimate its denominator uses."""
 
@@ -161,17 +171,8 @@ class Averages(Protocol):
     def initial_scale(self) -> float:
         """The starting value of the squared-gradient average ``v``."""
 
-    def variances(  # noqa: PLR0913 -- one signature for every link of this kind (a strategy interface)
-        self,
-        square_avgs: TensorList,
-        grad_avgs: TensorList | None,
-        steps: Sequence[int],
-        alpha: float,
-        *,
-        out: TensorList,
-        spare: TensorList,
-    ) -> TensorList:
-        """``v`` or ``v − m²`` at steps ``steps`` (into ``out``, or ``square_avgs`` themselves).
+    def variances(self, state: AverageState, *, out: TensorList, spare: TensorList) -> TensorList:
+        """``v`` or ``v − m²`` at ``state.steps`` (into ``out``, or ``state.square_avgs`` themselves).
 
         ``spare`` is scratch (may be empty unless :meth:`needs_spare`).
         """
@@ -186,19 +187,10 @@ class RawAverages:
 
     initial_scale: float = 0.0
 
-    def variances(  # noqa: PLR0913 -- one signature for every link of this kind (a strategy interface)
-        self,
-        square_avgs: TensorList,
-        grad_avgs: TensorList | None,
-        steps: Sequence[int],
-        alpha: float,
-        *,
-        out: TensorList,
-        spare: TensorList,
-    ) -> TensorList:
-        if grad_avgs is None:
-            return square_avgs
-        for target, square_avg, grad_avg in zip(out, square_avgs, grad_avgs, strict=True):
+    def variances(self, state: AverageState, *, out: TensorList, spare: TensorList) -> TensorList:
+        if state.grad_avgs is None:
+            return state.square_avgs
+        for target, square_avg, grad_avg in zip(out, state.square_avgs, state.grad_avgs, strict=True):
             torch.addcmul(square_avg, grad_avg, grad_avg, value=-1, out=target)
         return out
 
@@ -212,21 +204,12 @@ class BiasCorrectedAverages:
 
     initial_scale: float = 0.0
 
-    def variances(  # noqa: PLR0913 -- one signature for every link of this kind (a strategy interface)
-        self,
-        square_avgs: TensorList,
-        grad_avgs: TensorList | None,
-        steps: Sequence[int],
-        alpha: float,
-        *,
-        out: TensorList,
-        spare: TensorList,
-    ) -> TensorList:
-        corrections = [1 - alpha**step for step in steps]
-        for target, square_avg, correction in zip(out, square_avgs, corrections, strict=True):
+    def variances(self, state: AverageState, *, out: TensorList, spare: TensorList) -> TensorList:
+        corrections = [1 - state.alpha**step for step in state.steps]
+        for target, square_avg, correction in zip(out, state.square_avgs, corrections, strict=True):
             torch.div(square_avg, correction, out=target)
-        if grad_avgs is not None:
-            for target, grad_avg, correction in zip(spare, grad_avgs, corrections, strict=True):
+        if state.grad_avgs is not None:
+            for target, grad_avg, correction in zip(spare, state.grad_avgs, corrections, strict=True):
                 torch.div(grad_avg, correction, out=target)
             torch._foreach_addcmul_(out, spare, spare, value=-1)
         return out
@@ -238,6 +221,15 @@ class BiasCorrectedAverages:
 # --- momentum: where the learning rate enters ----------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Heading:
+    """How a step moves θ along its momentum buffer: the step's lr, the momentum and nesterov."""
+
+    lr: float
+    momentum: float
+    nesterov: bool
+
+
 class Momentum(Protocol):
     """A momentum buffer ``b`` and the update it applies; ``u`` is the step's :class:`Update`."""
 
@@ -247,16 +239,7 @@ class Momentum(Protocol):
     def accumulate(self, buffers: TensorList, update: Update, lr: float, weight: float) -> None:
         """``b ← b + weight·u`` in this placement of lr (the caller has already decayed ``b``)."""
 
-    def apply(  # noqa: PLR0913 -- one signature for every link of this kind (a strategy interface)
-        self,
-        params: TensorList,
-        buffers: TensorList,
-        update: Update,
-        lr: float,
-        *,
-        momentum: float,
-        nesterov: bool,
-    ) -> None:
+    def apply(self, params: TensorList, buffers: TensorList, update: Update, heading: Heading) -> None:
         """Move θ along the buffer (nesterov: along ``u`` and the buffer)."""
 
 
@@ -270,19 +253,11 @@ class LrOutsideBuffer:
     def accumulate(self, buffers: TensorList, update: Update, lr: float, weight: float) -> None:
         update.add_to(buffers, 1.0 * weight)
 
-    def apply(  # noqa: PLR0913 -- one signature for every link of this kind (a strategy interface)
-        self,
-        params: TensorList,
-        buffers: TensorList,
-        update: Update,
-        lr: float,
-        *,
-        momentum: float,
-        nesterov: bool,
-    ) -> None:
-        if nesterov:
+    def apply(self, params: TensorList, buffers: TensorList, update: Update, heading: Heading) -> None:
+        lr = heading.lr
+        if heading.nesterov:
             update.add_to(params, -lr * 1.0)
-            torch._foreach_add_(params, buffers, alpha=-lr * momentum)
+            torch._foreach_add_(params, buffers, alpha=-lr * heading.momentum)
         else:
             torch._foreach_add_(params, buffers, alpha=-lr)
 
@@ -302,19 +277,10 @@ class LrInsideBuffer:
     def accumulate(self, buffers: TensorList, update: Update, lr: float, weight: float) -> None:
         update.add_to(buffers, lr * weight)
 
-    def apply(  # noqa: PLR0913 -- one signature for every link of this kind (a strategy interface)
-        self,
-        params: TensorList,
-        buffers: TensorList,
-        update: Update,
-        lr: float,
-        *,
-        momentum: float,
-        nesterov: bool,
-    ) -> None:
-        if nesterov:
-            update.add_to(params, -1.0 * lr)
-            torch._foreach_add_(params, buffers, alpha=-1.0 * momentum)
+    def apply(self, params: TensorList, buffers: TensorList, update: Update, heading: Heading) -> None:
+        if heading.nesterov:
+            update.add_to(params, -1.0 * heading.lr)
+            torch._foreach_add_(params, buffers, alpha=-1.0 * heading.momentum)
         else:
             torch._foreach_add_(params, buffers, alpha=-1.0)
 

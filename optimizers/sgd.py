@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from optadvisor.optimizers.base import AdaptiveOptimizer, ParamGroup, advance_steps
-from optadvisor.optimizers.semantics import SGDRule, TensorList, Update
+from optadvisor.optimizers.semantics import Heading, SGDRule, TensorList, Update
 from optadvisor.optimizers.validation import check_non_negative
 
 
@@ -105,9 +105,8 @@ class SGD(AdaptiveOptimizer):
             if kept_buffers:
                 torch._foreach_mul_(kept_buffers, momentum)
                 placement.accumulate(kept_buffers, Update(kept_grads), lr, 1 - group["dampening"])
-            placement.apply(
-                chunk_params, buffers, Update(rule_grads), lr, momentum=momentum, nesterov=group["nesterov"]
-            )
+            heading = Heading(lr, momentum, group["nesterov"])
+            placement.apply(chunk_params, buffers, Update(rule_grads), heading)
 
     def effective_step_size(self, param: Tensor) -> Tensor:
         return torch.full_like(param, self.param_group_of(param)["lr"])
